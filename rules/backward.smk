@@ -1,0 +1,70 @@
+# Backward model (target -> source) and back-translation of target monolingual data.
+
+
+rule train_backward:
+    input:
+        src=f"{CORPUS}/parallel.{TRG}.zst",
+        trg=f"{CORPUS}/parallel.{SRC}.zst",
+        valid_src=f"{CORPUS}/devset.{TRG}.zst",
+        valid_trg=f"{CORPUS}/devset.{SRC}.zst",
+        vocabs=vocabs("backward"),
+    output:
+        model=model_file("backward"),
+    log:
+        f"{LOGS}/train_backward.log",
+    params:
+        marian=MARIAN["train"],
+        model_dir=f"{MODELS}/backward",
+        options=marian_options("training-backward"),
+        mode="train",
+        extra="",
+        seed=EXPERIMENT["seed"],
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
+    shell:
+        TRAIN_CMD
+
+
+rule translate_mono_trg:
+    """Back-translate one chunk of target monolingual data."""
+    input:
+        src=f"{TRANS}/mono-trg/chunks/{{chunk}}.in",
+        models=[model_file("backward")],
+        vocabs=vocabs("backward"),
+    output:
+        f"{TRANS}/mono-trg/out/{{chunk}}.zst",
+    log:
+        f"{LOGS}/translate_mono_trg/{{chunk}}.log",
+    params:
+        marian=MARIAN["decode"],
+        options=marian_options("decoding-backward"),
+        nbest="",
+    threads: RES["translate-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-translate"],
+        runtime=RES["runtime-translate"],
+    shell:
+        TRANSLATE_CMD
+
+
+rule collect_mono_trg:
+    """The back-translations: translated chunks (source side) and originals (target)."""
+    input:
+        src=chunk_files("mono-trg", "out"),
+        trg=chunk_files("mono-trg", "in"),
+    output:
+        src=f"{CORPUS}/backtranslations.{SRC}.zst",
+        trg=f"{CORPUS}/backtranslations.{TRG}.zst",
+    log:
+        f"{LOGS}/collect_mono_trg.log",
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "({PY} {SCRIPTS}/chunks.py join --inputs {input.src} --output {output.src}"
+        " && {PY} {SCRIPTS}/chunks.py join --inputs {input.trg} --output {output.trg})"
+        " >{log} 2>&1"

@@ -1,0 +1,162 @@
+# Distillation corpus: the teachers translate the parallel corpus (n-best, the hypothesis
+# closest to the reference kept) and source monolingual data; the backward model scores
+# the result and the worst share is dropped. Big inputs are split into chunks, one job each.
+
+
+checkpoint split_corpus:
+    """Chunks of `split-length` lines; their number is known only after this runs."""
+    input:
+        split_inputs,
+    output:
+        directory(f"{TRANS}/{{part}}/chunks"),
+    log:
+        f"{LOGS}/split_corpus/{{part}}.log",
+    params:
+        suffixes=lambda w: "in ref" if w.part == "corpus" else "in",
+        lines=EXPERIMENT["split-length"],
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{PY} {SCRIPTS}/chunks.py split --inputs {input} --suffixes {params.suffixes}"
+        " --out-dir {output} --lines {params.lines} >{log} 2>&1"
+
+
+rule translate_corpus:
+    """Translate one chunk of the parallel corpus with the teacher ensemble (n-best)."""
+    input:
+        src=f"{TRANS}/corpus/chunks/{{chunk}}.in",
+        ref=f"{TRANS}/corpus/chunks/{{chunk}}.ref",
+        models=[model_file(t) for t in TEACHERS],
+        vocabs=vocabs("forward"),
+    output:
+        f"{TRANS}/corpus/out/{{chunk}}.zst",
+    log:
+        f"{LOGS}/translate_corpus/{{chunk}}.log",
+    params:
+        marian=MARIAN["decode"],
+        options=marian_options("decoding-teacher"),
+        nbest=lambda w, input: (
+            f"--nbest {EXPERIMENT['distill-nbest']} --reference {input.ref}"
+            if EXPERIMENT["distill-nbest"] > 1
+            else ""
+        ),
+    threads: RES["translate-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-translate"],
+        runtime=RES["runtime-translate"],
+    shell:
+        TRANSLATE_CMD
+
+
+rule translate_mono_src:
+    """Translate one chunk of source monolingual data with the teacher ensemble."""
+    input:
+        src=f"{TRANS}/mono-src/chunks/{{chunk}}.in",
+        models=[model_file(t) for t in TEACHERS],
+        vocabs=vocabs("forward"),
+    output:
+        f"{TRANS}/mono-src/out/{{chunk}}.zst",
+    log:
+        f"{LOGS}/translate_mono_src/{{chunk}}.log",
+    params:
+        marian=MARIAN["decode"],
+        options=marian_options("decoding-teacher"),
+        nbest="",
+    threads: RES["translate-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-translate"],
+        runtime=RES["runtime-translate"],
+    shell:
+        TRANSLATE_CMD
+
+
+rule collect_translations:
+    """Join the chunks of a part: sources and their translations, in order."""
+    input:
+        src=lambda w: chunk_files(w.part, "in")(w),
+        trg=lambda w: chunk_files(w.part, "out")(w),
+    output:
+        src=temp(f"{TRANS}/{{part}}.{SRC}.zst"),
+        trg=temp(f"{TRANS}/{{part}}.{TRG}.zst"),
+    log:
+        f"{LOGS}/collect_translations/{{part}}.log",
+    wildcard_constraints:
+        part="corpus|mono-src",
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "({PY} {SCRIPTS}/chunks.py join --inputs {input.src} --output {output.src}"
+        " && {PY} {SCRIPTS}/chunks.py join --inputs {input.trg} --output {output.trg})"
+        " >{log} 2>&1"
+
+
+rule merge_distillation:
+    """Translated corpus and translated source mono in one deduplicated corpus."""
+    input:
+        src=[f"{TRANS}/corpus.{SRC}.zst"]
+        + ([f"{TRANS}/mono-src.{SRC}.zst"] if HAS_MONO_SRC else []),
+        trg=[f"{TRANS}/corpus.{TRG}.zst"]
+        + ([f"{TRANS}/mono-src.{TRG}.zst"] if HAS_MONO_SRC else []),
+    output:
+        src=f"{CORPUS}/distillation-unfiltered.{SRC}.zst",
+        trg=f"{CORPUS}/distillation-unfiltered.{TRG}.zst",
+    log:
+        f"{LOGS}/merge_distillation.log",
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{PY} {SCRIPTS}/merge.py --src-in {input.src} --trg-in {input.trg}"
+        " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
+
+
+rule score:
+    """Backward-model cross-entropy of every distillation pair."""
+    input:
+        src=f"{CORPUS}/distillation-unfiltered.{SRC}.zst",
+        trg=f"{CORPUS}/distillation-unfiltered.{TRG}.zst",
+        model=model_file("backward"),
+        vocabs=vocabs("backward"),
+    output:
+        f"{CORPUS}/distillation-unfiltered.scores.txt",
+    log:
+        f"{LOGS}/score.log",
+    params:
+        marian=MARIAN["score"],
+    threads: RES["translate-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-translate"],
+        runtime=RES["runtime-translate"],
+    shell:
+        "{PY} {SCRIPTS}/score.py --marian {params.marian:q} --model {input.model}"
+        " --vocabs {input.vocabs} --src {input.trg} --trg {input.src} --output {output}"
+        " --devices {MARIAN[devices]} --threads {threads} --workspace {MARIAN[workspace]}"
+        " >{log} 2>&1"
+
+
+rule filter_distillation:
+    """Drop the worst-scored share (`score-filter-share`) of the distillation corpus."""
+    input:
+        src=f"{CORPUS}/distillation-unfiltered.{SRC}.zst",
+        trg=f"{CORPUS}/distillation-unfiltered.{TRG}.zst",
+        scores=f"{CORPUS}/distillation-unfiltered.scores.txt",
+    output:
+        src=f"{CORPUS}/distillation.{SRC}.zst",
+        trg=f"{CORPUS}/distillation.{TRG}.zst",
+        stats=f"{CORPUS}/distillation.filter.json",
+    log:
+        f"{LOGS}/filter_distillation.log",
+    params:
+        share=EXPERIMENT["score-filter-share"],
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{PY} {SCRIPTS}/filter_scores.py --src-in {input.src} --trg-in {input.trg}"
+        " --scores {input.scores} --src-out {output.src} --trg-out {output.trg}"
+        " --drop-share {params.share} --stats {output.stats} >{log} 2>&1"

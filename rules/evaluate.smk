@@ -1,0 +1,62 @@
+# Evaluation: BLEU and chrF (sacrebleu) of every model on every test set, plus a
+# copy-the-source baseline, collected in metrics.csv (model,dataset,metric,score).
+
+
+rule evaluate_model:
+    input:
+        unpack(eval_inputs),
+    output:
+        hyps=f"{EVAL}/{{model}}/{{dataset}}.hyp.zst",
+        metrics=f"{EVAL}/{{model}}/{{dataset}}.json",
+    log:
+        f"{LOGS}/evaluate/{{model}}.{{dataset}}.log",
+    wildcard_constraints:
+        model="|".join(EVAL_MODELS),
+    params:
+        marian=MARIAN["decode"],
+        vocabs=lambda w: vocabs(eval_direction(w.model)),
+        options=lambda w: marian_options(decoding_stage(w.model)),
+    threads: RES["translate-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-translate"],
+        runtime=RES["runtime-translate"],
+    shell:
+        "({PY} {SCRIPTS}/translate.py --marian {params.marian:q} --models {input.models}"
+        " --vocabs {params.vocabs} --input {input.src} --output {output.hyps}"
+        " --options {params.options:q} --devices {MARIAN[devices]} --threads {threads}"
+        " --workspace {MARIAN[workspace]}"
+        " && {PY} {SCRIPTS}/evaluate.py score --hyps {output.hyps} --refs {input.ref}"
+        " --model {wildcards.model} --dataset {wildcards.dataset}"
+        " --output {output.metrics}) >{log} 2>&1"
+
+
+rule evaluate_baseline:
+    """Copy the source as the 'translation': the floor every model must beat."""
+    input:
+        src=f"{DATA}/original/{{dataset}}.{SRC}.zst",
+        ref=f"{DATA}/original/{{dataset}}.{TRG}.zst",
+    output:
+        f"{EVAL}/baseline-copy/{{dataset}}.json",
+    log:
+        f"{LOGS}/evaluate/baseline-copy.{{dataset}}.log",
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{PY} {SCRIPTS}/evaluate.py score --hyps {input.src} --refs {input.ref}"
+        " --model baseline-copy --dataset {wildcards.dataset} --output {output} >{log} 2>&1"
+
+
+rule collect_metrics:
+    input:
+        metrics_files(),
+    output:
+        f"{EVAL}/metrics.csv",
+    log:
+        f"{LOGS}/collect_metrics.log",
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{PY} {SCRIPTS}/evaluate.py collect --inputs {input} --output {output} >{log} 2>&1"

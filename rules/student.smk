@@ -1,0 +1,103 @@
+# Student: trained on the distillation corpus with guided alignment, finetuned, quantized
+# (8-bit integer GEMM) and exported.
+
+
+rule train_student:
+    input:
+        src=f"{CORPUS}/distillation.{SRC}.zst",
+        trg=f"{CORPUS}/distillation.{TRG}.zst",
+        alignments=f"{CORPUS}/distillation.aln.zst",
+        valid_src=f"{CORPUS}/devset.{SRC}.zst",
+        valid_trg=f"{CORPUS}/devset.{TRG}.zst",
+        vocabs=vocabs("forward"),
+    output:
+        model=model_file("student"),
+    log:
+        f"{LOGS}/train_student.log",
+    params:
+        marian=MARIAN["train"],
+        model_dir=f"{MODELS}/student",
+        options=marian_options("training-student"),
+        mode="train",
+        extra=lambda w, input: f"--alignments {input.alignments}",
+        seed=EXPERIMENT["seed"],
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
+    shell:
+        TRAIN_CMD
+
+
+rule finetune_student:
+    """Continue from the student's weights with its own (lower) learning rate."""
+    input:
+        src=f"{CORPUS}/distillation.{SRC}.zst",
+        trg=f"{CORPUS}/distillation.{TRG}.zst",
+        alignments=f"{CORPUS}/distillation.aln.zst",
+        valid_src=f"{CORPUS}/devset.{SRC}.zst",
+        valid_trg=f"{CORPUS}/devset.{TRG}.zst",
+        vocabs=vocabs("forward"),
+        student=model_file("student"),
+    output:
+        model=model_file("student-finetuned"),
+    log:
+        f"{LOGS}/finetune_student.log",
+    params:
+        marian=MARIAN["train"],
+        model_dir=f"{MODELS}/student-finetuned",
+        options=marian_options("training-student-finetuned"),
+        mode="init",
+        extra=lambda w, input: (
+            f"--alignments {input.alignments} --pretrained {MODELS}/student"
+        ),
+        seed=EXPERIMENT["seed"],
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
+    shell:
+        TRAIN_CMD
+
+
+rule quantize:
+    """8-bit integer model for fast CPU decoding."""
+    input:
+        model_file(STUDENT_FINAL),
+    output:
+        QUANTIZED,
+    log:
+        f"{LOGS}/quantize.log",
+    params:
+        marian=MARIAN["convert"],
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{params.marian} --from {input} --to {output} --gemm-type intgemm8 >{log} 2>&1"
+
+
+rule export_student:
+    """The deployable student: model, vocab, decoder.yml and model.json."""
+    input:
+        model=QUANTIZED if EXPERIMENT["quantize"] else model_file(STUDENT_FINAL),
+        vocabs=vocabs("forward"),
+        metrics=f"{EVAL}/metrics.csv",
+        config=workflow.configfiles,
+    output:
+        f"{EXPORT}/model.json",
+        f"{EXPORT}/decoder.yml",
+    log:
+        f"{LOGS}/export_student.log",
+    params:
+        provenance=provenance(),
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{PY} {SCRIPTS}/export.py --model {input.model} --src-vocab {input.vocabs[0]}"
+        " --trg-vocab {input.vocabs[1]} --metrics {input.metrics} --out-dir {EXPORT}"
+        " --experiment {EXP} --src {SRC} --trg {TRG} --provenance {params.provenance:q}"
+        " --config {input.config[0]} >{log} 2>&1"

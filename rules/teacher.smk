@@ -1,0 +1,47 @@
+# Teachers: an ensemble of N models trained on parallel data plus back-translations.
+
+
+rule merge_teacher_corpus:
+    """Parallel corpus and back-translations, deduplicated, for the teachers."""
+    input:
+        src=[f"{CORPUS}/parallel.{SRC}.zst", f"{CORPUS}/backtranslations.{SRC}.zst"],
+        trg=[f"{CORPUS}/parallel.{TRG}.zst", f"{CORPUS}/backtranslations.{TRG}.zst"],
+    output:
+        src=f"{CORPUS}/teacher.{SRC}.zst",
+        trg=f"{CORPUS}/teacher.{TRG}.zst",
+    log:
+        f"{LOGS}/merge_teacher_corpus.log",
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    shell:
+        "{PY} {SCRIPTS}/merge.py --src-in {input.src} --trg-in {input.trg}"
+        " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
+
+
+rule train_teacher:
+    input:
+        src=teacher_corpus(SRC),
+        trg=teacher_corpus(TRG),
+        valid_src=f"{CORPUS}/devset.{SRC}.zst",
+        valid_trg=f"{CORPUS}/devset.{TRG}.zst",
+        vocabs=vocabs("forward"),
+    output:
+        model=f"{MODELS}/teacher{{index}}/final.npz",
+    log:
+        f"{LOGS}/train_teacher/teacher{{index}}.log",
+    params:
+        marian=MARIAN["train"],
+        model_dir=lambda w: f"{MODELS}/teacher{w.index}",
+        options=marian_options("training-teacher"),
+        mode="train",
+        extra="",
+        # Ensemble members differ by their seed.
+        seed=lambda w: EXPERIMENT["seed"] + int(w.index),
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
+    shell:
+        TRAIN_CMD

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Score a parallel corpus with a Marian model: one length-normalized log-probability a line.
+
+Used with the backward model on the distillation corpus (target -> source), whose scores
+tell how well each translation explains its source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import marian  # noqa: E402
+from textio import atomic_path  # noqa: E402
+from train import decompress  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--marian", default="pymarian score")
+    p.add_argument("--model", required=True)
+    p.add_argument("--vocabs", nargs=2, required=True)
+    p.add_argument("--src", required=True, help="the model's source side")
+    p.add_argument("--trg", required=True, help="the model's target side")
+    p.add_argument("--output", required=True)
+    p.add_argument("--devices", default="auto")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--workspace", type=int, default=2000)
+    args = p.parse_args(argv)
+    log = marian.logger("score")
+    out_dir = os.path.dirname(os.path.abspath(args.output))
+    with tempfile.TemporaryDirectory(prefix="score-", dir=out_dir) as tmp, atomic_path(args.output) as out:
+        cmd = marian.command(args.marian)
+        cmd += ["--model", args.model, "--vocabs", *args.vocabs]
+        cmd += ["--train-sets", decompress(args.src, tmp), decompress(args.trg, tmp)]
+        cmd += ["--normalize", "--mini-batch", "64", "--maxi-batch", "100", "--quiet"]
+        cmd += marian.device_args(args.devices, args.threads, args.workspace, log=log)
+        with open(out, "w", encoding="utf-8") as handle:
+            marian.run(cmd, stdout=handle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Train one Marian model (backward, teacher, student, finetuned student).
+
+The model directory keeps Marian's checkpoint (model.npz, .optimizer.npz, .progress.yml),
+so a job killed part-way (Ctrl-C, a cluster time limit) resumes where it stopped on the next
+run. On success the best checkpoint by the configured metric is copied to `final.npz`.
+
+Modes: `train` starts fresh (or resumes this directory's own checkpoint); `continue` first
+seeds the directory with a downloaded checkpoint; `init` starts fresh from downloaded
+weights (--pretrained-model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import marian  # noqa: E402
+from textio import atomic_path, open_read  # noqa: E402
+
+CHECKPOINT_FILES = ("model.npz", "model.npz.optimizer.npz", "model.npz.progress.yml", "model.npz.yml")
+
+
+def decompress(path: str, tmp_dir: str) -> str:
+    """Marian reads plain or gzip text; give it plain copies of .zst corpora."""
+    if not path.endswith(".zst"):
+        return path
+    out = os.path.join(tmp_dir, os.path.basename(path)[: -len(".zst")])
+    with open_read(path) as src, open(out, "w", encoding="utf-8") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return out
+
+
+def seed_checkpoint(pretrained: str, model_dir: Path, log) -> None:
+    """Copy a downloaded checkpoint into model_dir unless training there already started."""
+    if (model_dir / "model.npz").exists():
+        log(f"continue: {model_dir}/model.npz exists, resuming it (downloaded one not copied)")
+        return
+    src = Path(pretrained)
+    found = [name for name in CHECKPOINT_FILES if (src / name).exists()]
+    if "model.npz" not in found:
+        # A model published without its checkpoint: continue from its final weights.
+        shutil.copyfile(src / "final.npz", model_dir / "model.npz")
+        found = ["final.npz -> model.npz"]
+    else:
+        for name in found:
+            shutil.copyfile(src / name, model_dir / name)
+    if "model.npz.optimizer.npz" not in found:
+        log(
+            "continue: optimizer state absent in the download; training continues from the "
+            "weights with a fresh optimizer (learning-rate schedule restarts)"
+        )
+    log(f"continue: seeded {model_dir} with {', '.join(found)}")
+
+
+def select_final(model_dir: Path, metric: str, log) -> None:
+    best = model_dir / f"model.npz.best-{metric}.npz"
+    chosen = best if best.exists() else model_dir / "model.npz"
+    if not best.exists():
+        log(f"no checkpoint validated with {metric}; using the last one ({chosen.name})")
+    for suffix in ("", ".decoder.yml"):
+        source = Path(f"{chosen}{suffix}")
+        if source.exists():
+            with atomic_path(model_dir / f"final.npz{suffix}") as tmp:
+                shutil.copyfile(source, tmp)
+    log(f"final model: {chosen.name} -> final.npz")
+
+
+def build_command(args, train_files: list[str], valid_files: list[str], tmp_dir: str, log):
+    """The full Marian training command; options from config come last so they win."""
+    model_dir = Path(args.model_dir)
+    preset, options = marian.split_preset(args.options, args.preset_dir)
+    cmd = marian.command(args.marian)
+    cmd += preset
+    cmd += ["--model", str(model_dir / "model.npz")]
+    cmd += ["--train-sets", *train_files]
+    cmd += ["--vocabs", args.src_vocab, args.trg_vocab]
+    if args.alignments:
+        cmd += ["--guided-alignment", args.alignments_plain]
+    if valid_files:
+        metrics = [args.best_model] + [
+            m for m in ("chrf", "ce-mean-words", "bleu-detok") if m != args.best_model
+        ]
+        cmd += ["--valid-sets", *valid_files, "--valid-metrics", *metrics]
+        cmd += ["--valid-translation-output", str(model_dir / "valid.output.txt")]
+        cmd += ["--keep-best", "--quiet-translation"]
+    cmd += ["--log", str(model_dir / "train.log"), "--valid-log", str(model_dir / "valid.log")]
+    cmd += ["--tempdir", tmp_dir, "--seed", str(args.seed), "--sigterm", "save-and-exit"]
+    cmd += ["--overwrite"]
+    if args.mode == "init":
+        cmd += ["--pretrained-model", str(Path(args.pretrained) / "final.npz")]
+    cmd += marian.device_args(args.devices, args.threads, args.workspace, log=log)
+    cmd += marian.options_to_args(options)
+    return cmd
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--marian", default="pymarian train")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--train-src", required=True)
+    p.add_argument("--train-trg", required=True)
+    p.add_argument("--alignments")
+    p.add_argument("--valid-src")
+    p.add_argument("--valid-trg")
+    p.add_argument("--src-vocab", required=True)
+    p.add_argument("--trg-vocab", required=True)
+    p.add_argument("--options", help="JSON dict of Marian options, `preset` included")
+    p.add_argument("--preset-dir", default=str(Path(__file__).resolve().parent.parent / "config/marian"))
+    p.add_argument("--best-model", default="chrf")
+    p.add_argument("--mode", choices=["train", "continue", "init"], default="train")
+    p.add_argument("--pretrained", help="directory of the downloaded model (continue, init)")
+    p.add_argument("--devices", default="auto")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--workspace", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+
+    log = marian.logger("train")
+
+    model_dir = Path(args.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if args.mode in ("continue", "init") and not args.pretrained:
+        p.error(f"--mode {args.mode} needs --pretrained")
+    if args.mode == "continue":
+        seed_checkpoint(args.pretrained, model_dir, log)
+    elif (model_dir / "model.npz").exists():
+        log(f"resuming the checkpoint in {model_dir}")
+
+    tmp_dir = tempfile.mkdtemp(prefix="tmp-", dir=model_dir)
+    try:
+        train_files = [decompress(args.train_src, tmp_dir), decompress(args.train_trg, tmp_dir)]
+        args.alignments_plain = decompress(args.alignments, tmp_dir) if args.alignments else None
+        valid_files = []
+        if args.valid_src and args.valid_trg:
+            valid_files = [decompress(args.valid_src, tmp_dir), decompress(args.valid_trg, tmp_dir)]
+        cmd = build_command(args, train_files, valid_files, tmp_dir, log)
+        marian.run(cmd)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    select_final(model_dir, args.best_model, log)
+
+
+if __name__ == "__main__":
+    main()
