@@ -1,12 +1,15 @@
 # Distillation of fast machine-translation students with Marian.
 # Stages live in rules/*.smk; config/config.yml is the embedded toy default.
 
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config/config.yml"
+# The embedded default; --configfile files given on the command line override it.
+configfile: os.path.join(workflow.basedir, "config", "config.yml")
 
 
 include: "rules/common.smk"
@@ -18,6 +21,7 @@ include: "rules/distill.smk"
 include: "rules/alignments.smk"
 include: "rules/student.smk"
 include: "rules/evaluate.smk"
+include: "rules/continuation.smk"
 
 
 localrules:
@@ -44,10 +48,8 @@ rule vocab:
 
 rule corpora:
     input:
-        rules.merge_corpus.output,
+        [corpus_file(k, lang) for k in CORPUS_KINDS for lang in (SRC, TRG)],
         rules.merge_devset.output,
-        rules.collect_mono_trg.output if HAS_MONO_TRG else [],
-        rules.filter_distillation.output,
 
 
 rule backwards:

@@ -3,11 +3,13 @@
 
 rule alignments:
     input:
-        src=f"{CORPUS}/distillation.{SRC}.zst",
-        trg=f"{CORPUS}/distillation.{TRG}.zst",
+        src=corpus_file("distillation", SRC),
+        trg=corpus_file("distillation", TRG),
         vocabs=vocabs("forward"),
     output:
-        f"{CORPUS}/distillation.aln.zst",
+        aln=f"{CORPUS}/distillation.aln.zst",
+        # The pieces the alignments index: with them the corpus can be reused as a trio.
+        tok=[f"{CORPUS}/distillation.tok-{SRC}.zst", f"{CORPUS}/distillation.tok-{TRG}.zst"],
     log:
         f"{LOGS}/alignments.log",
     threads: 2
@@ -16,4 +18,4 @@ rule alignments:
     shell:
         "{PY} {SCRIPTS}/alignments.py --src {input.src} --trg {input.trg}"
         " --src-vocab {input.vocabs[0]} --trg-vocab {input.vocabs[1]}"
-        " --output {output} >{log} 2>&1"
+        " --output {output.aln} --tok-outputs {output.tok} >{log} 2>&1"

@@ -3,21 +3,22 @@
 
 rule train_backward:
     input:
-        src=f"{CORPUS}/parallel.{TRG}.zst",
-        trg=f"{CORPUS}/parallel.{SRC}.zst",
+        src=corpus_file("parallel", TRG),
+        trg=corpus_file("parallel", SRC),
         valid_src=f"{CORPUS}/devset.{TRG}.zst",
         valid_trg=f"{CORPUS}/devset.{SRC}.zst",
         vocabs=vocabs("backward"),
+        pretrained=pretrained_files("backward"),
     output:
-        model=model_file("backward"),
+        model=f"{MODELS}/backward/final.npz",
     log:
         f"{LOGS}/train_backward.log",
     params:
         marian=MARIAN["train"],
         model_dir=f"{MODELS}/backward",
         options=marian_options("training-backward"),
-        mode="train",
-        extra="",
+        mode=mode_of("backward"),
+        extra=pretrained_args("backward"),
         seed=EXPERIMENT["seed"],
     threads: RES["train-threads"]
     resources:
@@ -56,6 +57,8 @@ rule collect_mono_trg:
     input:
         src=chunk_files("mono-trg", "out"),
         trg=chunk_files("mono-trg", "in"),
+        # The chunks' model, so dry runs show it before the split exists.
+        models=[model_file("backward")],
     output:
         src=f"{CORPUS}/backtranslations.{SRC}.zst",
         trg=f"{CORPUS}/backtranslations.{TRG}.zst",

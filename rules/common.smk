@@ -1,4 +1,7 @@
+import hashlib
 import json
+import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -37,7 +40,160 @@ SCRIPTS = str(Path(workflow.basedir) / "scripts")
 PRESETS = str(Path(workflow.basedir) / "config" / "marian")
 
 TEACHERS = [f"teacher{i}" for i in range(N_TEACHERS)]
-STUDENT_FINAL = "student-finetuned" if EXPERIMENT["finetune-student"] else "student"
+
+
+# --- continuation: artifacts reused by URL -------------------------------------------
+# Downloads are cached under resources/ by a key derived from their URLs, so experiments
+# share them. Input functions below return the cached path of a reused artifact and the
+# training output otherwise: the rules below an artifact never change, the rules that
+# would have produced it drop out of the DAG. Nothing here touches the network.
+
+sys.path.insert(0, SCRIPTS)
+from download import DownloadError, resolve  # noqa: E402
+
+CONT = config["continuation"]
+CONT_VOCAB = CONT.get("vocab")
+CONT_CORPORA = CONT.get("corpora", {})
+CONT_MODELS = dict(CONT.get("models", {}))
+TRIO = ("tok-src", "tok-trg", "alignments")
+
+
+class ContinuationError(ValueError):
+    """A continuation setting that cannot work, found before any job runs."""
+
+
+def url_key(*urls):
+    """A stable folder name under resources/ for a download."""
+    digest = hashlib.sha256("\n".join(urls).encode("utf-8")).hexdigest()
+    return digest[:16]
+
+
+def check_url(key, url):
+    try:
+        resolve(url)
+    except DownloadError as error:
+        raise ContinuationError(f"continuation.{key}: {error}") from None
+
+
+def continued_models():
+    """name -> {url, mode, sha256} of every model reused by URL."""
+    if "teacher" in CONT_MODELS and "teachers" in CONT_MODELS:
+        raise ContinuationError(
+            "continuation.models has both `teacher` and `teachers`: they are two spellings "
+            "of the same setting, keep one"
+        )
+    models = {}
+    ensemble_key = "teachers" if "teachers" in CONT_MODELS else "teacher"
+    ensemble = CONT_MODELS.get(ensemble_key)
+    if ensemble:
+        urls = ensemble["urls"]
+        if len(urls) != N_TEACHERS:
+            raise ContinuationError(
+                f"continuation.models.{ensemble_key}.urls lists {len(urls)} URL(s) but "
+                f"experiment.teacher-ensemble is {N_TEACHERS}: give one URL per ensemble "
+                "member or change teacher-ensemble"
+            )
+        if len(set(urls)) != len(urls):
+            raise ContinuationError(
+                f"continuation.models.{ensemble_key}.urls repeats a URL: an ensemble needs "
+                "different models"
+            )
+        sums = ensemble.get("sha256") or [None] * len(urls)
+        if len(sums) != len(urls):
+            raise ContinuationError(
+                f"continuation.models.{ensemble_key}.sha256 needs one checksum per URL"
+            )
+        for i, (url, sha) in enumerate(zip(urls, sums)):
+            check_url(f"models.{ensemble_key}.urls[{i}]", url)
+            models[f"teacher{i}"] = {"url": url, "mode": ensemble["mode"], "sha256": sha}
+    for key, name in (("backwards", "backward"), ("student", "student")):
+        if key in CONT_MODELS:
+            spec = CONT_MODELS[key]
+            check_url(f"models.{key}.url", spec["url"])
+            models[name] = {"url": spec["url"], "mode": spec["mode"], "sha256": spec.get("sha256")}
+    urls = [spec["url"] for spec in models.values()]
+    if len(set(urls)) != len(urls):
+        raise ContinuationError(
+            "continuation.models uses one URL for two models: each model needs its own"
+        )
+    for name, spec in models.items():
+        spec["dir"] = f"resources/models/{url_key(spec['url'])}"
+    return models
+
+
+def check_continuation():
+    """Settings that parse but could not work: stop before any job runs."""
+    for kind, spec in CONT_CORPORA.items():
+        given = [k for k in TRIO if k in spec]
+        if given and len(given) != len(TRIO):
+            missing = [k for k in TRIO if k not in spec]
+            raise ContinuationError(
+                f"continuation.corpora.{kind} has {', '.join(given)} but not "
+                f"{', '.join(missing)}: tok-src, tok-trg and alignments come all three or none"
+            )
+        for key in ("src", "trg", *given):
+            check_url(f"corpora.{kind}.{key}", spec[key])
+    if CONT_VOCAB:
+        for side in ("src", "trg"):
+            check_url(f"vocab.{side}", CONT_VOCAB[side])
+    if "parallel" in CONT_CORPORA and DATASETS["train"]:
+        raise ContinuationError(
+            "continuation.corpora.parallel replaces the training datasets, but "
+            f"datasets.train lists {', '.join(DATASETS['train'])}: remove one of them"
+        )
+    if "backtranslations" in CONT_CORPORA and DATASETS["mono-trg"]:
+        raise ContinuationError(
+            "continuation.corpora.backtranslations replaces back-translating datasets.mono-trg "
+            f"({', '.join(DATASETS['mono-trg'])}): remove one of them"
+        )
+    if "distillation" in CONT_CORPORA:
+        if not CONT_VOCAB:
+            raise ContinuationError(
+                "continuation.corpora.distillation needs continuation.vocab: the student must "
+                "use the vocab the distillation corpus was made with"
+            )
+        replaced = [f"datasets.{k}" for k in ("train", "mono-src", "mono-trg") if DATASETS[k]]
+        replaced += [f"continuation.corpora.{k}" for k in ("parallel", "backtranslations") if k in CONT_CORPORA]
+        replaced += [
+            f"continuation.models.{k}" for k in ("teacher", "teachers", "backwards") if k in CONT_MODELS
+        ]
+        if replaced:
+            raise ContinuationError(
+                "continuation.corpora.distillation replaces the teachers and the data they "
+                f"translate, so {', '.join(replaced)} would not be used: remove them"
+            )
+    elif not DATASETS["train"] and "parallel" not in CONT_CORPORA:
+        raise ContinuationError(
+            "no training data: list datasets.train or set continuation.corpora.parallel "
+            "(or continuation.corpora.distillation to train only a student)"
+        )
+    if CONTINUED and not CONT_VOCAB:
+        raise ContinuationError(
+            f"continuation.models ({', '.join(CONTINUED)}) needs continuation.vocab: a model "
+            "only works with the vocab it was trained with"
+        )
+
+
+CONTINUED = continued_models()
+check_continuation()
+DISTILLATION_GIVEN = "distillation" in CONT_CORPORA
+
+
+def mode_of(name):
+    """`train` (no URL), or the continuation mode of a model reused by URL."""
+    return CONTINUED[name]["mode"] if name in CONTINUED else "train"
+
+
+def is_downloaded(name):
+    """A model used as downloaded: its training rule drops out of the DAG."""
+    return mode_of(name) == "use"
+
+
+STUDENT_FINAL = (
+    "student-finetuned"
+    if EXPERIMENT["finetune-student"] and not is_downloaded("student")
+    else "student"
+)
 
 
 wildcard_constraints:
@@ -50,7 +206,16 @@ wildcard_constraints:
 
 # --- vocabulary ---------------------------------------------------------------------
 
-if EXPERIMENT["spm-vocab-split"]:
+if CONT_VOCAB:
+    # The same URL twice is a joint vocab.
+    VOCAB_URLS = {url_key(CONT_VOCAB[side]): CONT_VOCAB[side] for side in ("src", "trg")}
+    VOCAB_SHA = {
+        url_key(CONT_VOCAB[side]): (CONT_VOCAB.get("sha256") or {}).get(side)
+        for side in ("src", "trg")
+    }
+    SRC_VOCAB = f"resources/vocab/{url_key(CONT_VOCAB['src'])}/vocab.spm"
+    TRG_VOCAB = f"resources/vocab/{url_key(CONT_VOCAB['trg'])}/vocab.spm"
+elif EXPERIMENT["spm-vocab-split"]:
     SRC_VOCAB = f"{VOCAB_DIR}/vocab.{SRC}.spm"
     TRG_VOCAB = f"{VOCAB_DIR}/vocab.{TRG}.spm"
 else:
@@ -61,9 +226,8 @@ VOCABS = sorted({SRC_VOCAB, TRG_VOCAB})
 def vocab_corpora(wildcards):
     """Which text a vocab file is trained on: both sides (joint) or one language."""
     if wildcards.name == "vocab":
-        return [f"{CORPUS}/parallel.{SRC}.zst", f"{CORPUS}/parallel.{TRG}.zst"]
-    lang = wildcards.name.removeprefix("vocab.")
-    return [f"{CORPUS}/parallel.{lang}.zst"]
+        return [corpus_file("parallel", SRC), corpus_file("parallel", TRG)]
+    return [corpus_file("parallel", wildcards.name.removeprefix("vocab."))]
 
 
 def vocabs(direction):
@@ -106,14 +270,68 @@ def mono_datasets(lang):
 
 
 HAS_MONO_SRC = bool(DATASETS["mono-src"])
-HAS_MONO_TRG = bool(DATASETS["mono-trg"])
+HAS_BACKTRANSLATIONS = bool(DATASETS["mono-trg"]) or "backtranslations" in CONT_CORPORA
+
+
+def corpus_key(kind):
+    spec = CONT_CORPORA[kind]
+    return url_key(*(spec[k] for k in ("src", "trg", *TRIO) if k in spec))
+
+
+def corpus_file(kind, lang):
+    """A corpus (parallel, backtranslations, distillation): downloaded, or made here."""
+    if kind in CONT_CORPORA:
+        return f"resources/corpora/{corpus_key(kind)}/{kind}.{lang}.zst"
+    return f"{CORPUS}/{kind}.{lang}.zst"
+
+
+# The corpora a run has: `snakemake corpora` builds (or downloads) them.
+CORPUS_KINDS = (
+    ["parallel"] * (not DISTILLATION_GIVEN)
+    + ["backtranslations"] * (HAS_BACKTRANSLATIONS and not DISTILLATION_GIVEN)
+    + ["distillation"]
+)
+
+
+def alignments_file():
+    """Guided alignments of the distillation corpus: downloaded with it, or computed."""
+    if DISTILLATION_GIVEN and "alignments" in CONT_CORPORA["distillation"]:
+        return f"resources/corpora/{corpus_key('distillation')}/distillation.aln.zst"
+    return f"{CORPUS}/distillation.aln.zst"
 
 
 # --- models -------------------------------------------------------------------------
 
 
 def model_file(name):
+    """A model's final weights: downloaded (mode use) or trained here."""
+    if is_downloaded(name):
+        return f"{CONTINUED[name]['dir']}/final.npz"
     return f"{MODELS}/{name}/final.npz"
+
+
+def pretrained_files(name):
+    """The download a training starts from (modes continue and init), else nothing."""
+    if mode_of(name) in ("continue", "init"):
+        return [f"{CONTINUED[name]['dir']}/final.npz"]
+    return []
+
+
+def pretrained_args(name):
+    if mode_of(name) in ("continue", "init"):
+        return f"--pretrained {CONTINUED[name]['dir']}"
+    return ""
+
+
+def provenance():
+    """Where each model came from, for the export's model.json."""
+    names = ["backward", *TEACHERS, "student"] if not DISTILLATION_GIVEN else ["student"]
+    return json.dumps(
+        {
+            n: {"url": CONTINUED[n]["url"], "mode": mode_of(n)} if n in CONTINUED else "trained"
+            for n in names
+        }
+    )
 
 
 def marian_options(stage):
@@ -123,15 +341,15 @@ def marian_options(stage):
 
 def teacher_corpus(lang):
     """Teachers learn from the parallel corpus plus back-translations when there are any."""
-    if HAS_MONO_TRG:
+    if HAS_BACKTRANSLATIONS:
         return f"{CORPUS}/teacher.{lang}.zst"
-    return f"{CORPUS}/parallel.{lang}.zst"
+    return corpus_file("parallel", lang)
 
 
 # --- translation chunks (checkpoint split_corpus) ------------------------------------
 
 SPLIT_INPUTS = {
-    "corpus": [f"{CORPUS}/parallel.{SRC}.zst", f"{CORPUS}/parallel.{TRG}.zst"],
+    "corpus": [corpus_file("parallel", SRC), corpus_file("parallel", TRG)],
     "mono-src": [f"{CORPUS}/mono.{SRC}.zst"],
     "mono-trg": [f"{CORPUS}/mono.{TRG}.zst"],
 }
@@ -161,12 +379,14 @@ def chunk_files(part, kind):
 
 # --- evaluation ---------------------------------------------------------------------
 
+# With a reused distillation corpus there are no teachers (and no backward model, unless
+# one is reused) to evaluate.
 EVAL_MODELS = (
-    ["backward"]
-    + TEACHERS
-    + (["teacher-ensemble"] if N_TEACHERS > 1 else [])
+    (["backward"] if not DISTILLATION_GIVEN or "backward" in CONTINUED else [])
+    + (TEACHERS if not DISTILLATION_GIVEN else [])
+    + (["teacher-ensemble"] if N_TEACHERS > 1 and not DISTILLATION_GIVEN else [])
     + ["student"]
-    + (["student-finetuned"] if EXPERIMENT["finetune-student"] else [])
+    + (["student-finetuned"] if STUDENT_FINAL == "student-finetuned" else [])
     + (["student-quantized"] if EXPERIMENT["quantize"] else [])
 )
 QUANTIZED = f"{MODELS}/student-quantized/model.intgemm8.bin"
@@ -209,10 +429,6 @@ def metrics_files():
     files = [f"{EVAL}/{m}/{d}.json" for m in EVAL_MODELS for d in DATASETS["test"]]
     return files + [f"{EVAL}/baseline-copy/{d}.json" for d in DATASETS["test"]]
 
-
-def provenance():
-    """Where each model came from, for the export's model.json."""
-    return json.dumps({m: "trained" for m in ["backward", *TEACHERS, "student"]})
 
 
 # --- shell commands shared by rule families ---------------------------------------

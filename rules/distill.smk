@@ -78,6 +78,8 @@ rule collect_translations:
     input:
         src=lambda w: chunk_files(w.part, "in")(w),
         trg=lambda w: chunk_files(w.part, "out")(w),
+        # The chunks' models, so dry runs show them before the split exists.
+        models=[model_file(t) for t in TEACHERS],
     output:
         src=temp(f"{TRANS}/{{part}}.{SRC}.zst"),
         trg=temp(f"{TRANS}/{{part}}.{TRG}.zst"),

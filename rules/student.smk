@@ -4,22 +4,23 @@
 
 rule train_student:
     input:
-        src=f"{CORPUS}/distillation.{SRC}.zst",
-        trg=f"{CORPUS}/distillation.{TRG}.zst",
-        alignments=f"{CORPUS}/distillation.aln.zst",
+        src=corpus_file("distillation", SRC),
+        trg=corpus_file("distillation", TRG),
+        alignments=alignments_file(),
         valid_src=f"{CORPUS}/devset.{SRC}.zst",
         valid_trg=f"{CORPUS}/devset.{TRG}.zst",
         vocabs=vocabs("forward"),
+        pretrained=pretrained_files("student"),
     output:
-        model=model_file("student"),
+        model=f"{MODELS}/student/final.npz",
     log:
         f"{LOGS}/train_student.log",
     params:
         marian=MARIAN["train"],
         model_dir=f"{MODELS}/student",
         options=marian_options("training-student"),
-        mode="train",
-        extra=lambda w, input: f"--alignments {input.alignments}",
+        mode=mode_of("student"),
+        extra=lambda w, input: f"--alignments {input.alignments} {pretrained_args('student')}",
         seed=EXPERIMENT["seed"],
     threads: RES["train-threads"]
     resources:
@@ -33,15 +34,15 @@ rule train_student:
 rule finetune_student:
     """Continue from the student's weights with its own (lower) learning rate."""
     input:
-        src=f"{CORPUS}/distillation.{SRC}.zst",
-        trg=f"{CORPUS}/distillation.{TRG}.zst",
-        alignments=f"{CORPUS}/distillation.aln.zst",
+        src=corpus_file("distillation", SRC),
+        trg=corpus_file("distillation", TRG),
+        alignments=alignments_file(),
         valid_src=f"{CORPUS}/devset.{SRC}.zst",
         valid_trg=f"{CORPUS}/devset.{TRG}.zst",
         vocabs=vocabs("forward"),
-        student=model_file("student"),
+        student=f"{MODELS}/student/final.npz",
     output:
-        model=model_file("student-finetuned"),
+        model=f"{MODELS}/student-finetuned/final.npz",
     log:
         f"{LOGS}/finetune_student.log",
     params:

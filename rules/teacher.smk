@@ -4,8 +4,8 @@
 rule merge_teacher_corpus:
     """Parallel corpus and back-translations, deduplicated, for the teachers."""
     input:
-        src=[f"{CORPUS}/parallel.{SRC}.zst", f"{CORPUS}/backtranslations.{SRC}.zst"],
-        trg=[f"{CORPUS}/parallel.{TRG}.zst", f"{CORPUS}/backtranslations.{TRG}.zst"],
+        src=[corpus_file("parallel", SRC), corpus_file("backtranslations", SRC)],
+        trg=[corpus_file("parallel", TRG), corpus_file("backtranslations", TRG)],
     output:
         src=f"{CORPUS}/teacher.{SRC}.zst",
         trg=f"{CORPUS}/teacher.{TRG}.zst",
@@ -26,6 +26,7 @@ rule train_teacher:
         valid_src=f"{CORPUS}/devset.{SRC}.zst",
         valid_trg=f"{CORPUS}/devset.{TRG}.zst",
         vocabs=vocabs("forward"),
+        pretrained=lambda w: pretrained_files(f"teacher{w.index}"),
     output:
         model=f"{MODELS}/teacher{{index}}/final.npz",
     log:
@@ -34,8 +35,8 @@ rule train_teacher:
         marian=MARIAN["train"],
         model_dir=lambda w: f"{MODELS}/teacher{w.index}",
         options=marian_options("training-teacher"),
-        mode="train",
-        extra="",
+        mode=lambda w: mode_of(f"teacher{w.index}"),
+        extra=lambda w: pretrained_args(f"teacher{w.index}"),
         # Ensemble members differ by their seed.
         seed=lambda w: EXPERIMENT["seed"] + int(w.index),
     threads: RES["train-threads"]

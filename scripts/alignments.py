@@ -10,6 +10,7 @@ Memory: eflomal holds the corpus it aligns (as integer ids).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -78,7 +79,10 @@ def to_pieces(links: Links, src_words: list[int], trg_words: list[int]) -> list[
     return sorted(out)
 
 
-def align(src_path: str, trg_path: str, src_spm: str, trg_spm: str, output: str, tmp_dir: str) -> int:
+def align(src_path: str, trg_path: str, src_spm: str, trg_spm: str, output: str, tmp_dir: str,
+          tok_outputs: tuple[str, str] | None = None) -> int:
+    """Align a corpus; with `tok_outputs`, also write the piece-tokenized text the
+    alignments index (the tok-src/tok-trg/alignments trio continuation can reuse)."""
     import eflomal
     import sentencepiece
 
@@ -96,18 +100,21 @@ def align(src_path: str, trg_path: str, src_spm: str, trg_spm: str, output: str,
                 eflomal.Aligner().align(s, t, links_filename_fwd=fwd_path, links_filename_rev=rev_path, quiet=True)
         sp_src = sentencepiece.SentencePieceProcessor(model_file=src_spm)
         sp_trg = sentencepiece.SentencePieceProcessor(model_file=trg_spm)
-        with atomic_write(output) as out:
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(atomic_write(output))
+            toks = [stack.enter_context(atomic_write(p)) for p in tok_outputs or ()]
             if not n:
                 return 0
             rows = zip(read_lines(src_txt), read_lines(trg_txt), read_lines(fwd_path), read_lines(rev_path))
             for src, trg, fwd, rev in rows:
                 links = grow_diag_final_and(parse_links(fwd), parse_links(rev))
-                pieces = to_pieces(
-                    links,
-                    word_of_piece(sp_src.encode(src, out_type=str)),
-                    word_of_piece(sp_trg.encode(trg, out_type=str)),
-                )
+                src_pieces = sp_src.encode(src, out_type=str)
+                trg_pieces = sp_trg.encode(trg, out_type=str)
+                pieces = to_pieces(links, word_of_piece(src_pieces), word_of_piece(trg_pieces))
                 out.write(" ".join(f"{i}-{j}" for i, j in pieces) + "\n")
+                if toks:
+                    toks[0].write(" ".join(src_pieces) + "\n")
+                    toks[1].write(" ".join(trg_pieces) + "\n")
     return n
 
 
@@ -118,10 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--src-vocab", required=True)
     p.add_argument("--trg-vocab", required=True)
     p.add_argument("--output", required=True)
+    p.add_argument("--tok-outputs", nargs=2, help="also write the piece-tokenized sides here")
     p.add_argument("--tmp-dir")
     args = p.parse_args(argv)
     tmp_dir = args.tmp_dir or os.path.dirname(os.path.abspath(args.output))
-    n = align(args.src, args.trg, args.src_vocab, args.trg_vocab, args.output, tmp_dir)
+    n = align(args.src, args.trg, args.src_vocab, args.trg_vocab, args.output, tmp_dir, args.tok_outputs)
     print(f"alignments: {n} sentence pairs aligned", file=sys.stderr)
 
 

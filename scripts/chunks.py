@@ -21,20 +21,20 @@ from textio import atomic_write, read_lines  # noqa: E402
 def split(inputs: list[str], suffixes: list[str], out_dir: str, lines: int) -> int:
     """Split line-parallel inputs into chunks; returns the number of chunks."""
     os.makedirs(out_dir, exist_ok=True)
-    readers = [read_lines(path) for path in inputs]
+    missing = object()
+    rows_in = itertools.zip_longest(*(read_lines(path) for path in inputs), fillvalue=missing)
     n_chunks = 0
     while True:
-        rows = list(itertools.islice(zip(*readers), lines))
+        rows = list(itertools.islice(rows_in, lines))
         if not rows:
             break
+        if any(missing in row for row in rows):
+            raise SystemExit(f"line counts differ between {', '.join(inputs)}")
         for column, suffix in enumerate(suffixes):
             with atomic_write(os.path.join(out_dir, f"{n_chunks:05d}.{suffix}")) as out:
                 for row in rows:
                     out.write(row[column] + "\n")
         n_chunks += 1
-    for reader in readers:
-        if next(reader, None) is not None:
-            raise SystemExit(f"line counts differ between {', '.join(inputs)}")
     return n_chunks
 
 

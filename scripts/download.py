@@ -340,6 +340,7 @@ def fetch_model(
     src: str | None = None,
     trg: str | None = None,
     require_vocab: bool = True,
+    sha256: str | None = None,
     *,
     retries: int = 4,
     backoff: float = 1.0,
@@ -413,7 +414,8 @@ def fetch_model(
             # The checkpoint is the model just saved: copy it locally, not over the network.
             manifest["sha256"][saved] = fetch(os.path.join(out_dir, "final.npz"), dest)
         else:
-            manifest["sha256"][saved] = fetch(source, dest, **net)
+            digest = sha256 if saved == "final.npz" else None
+            manifest["sha256"][saved] = fetch(source, dest, sha256=digest, **net)
         manifest["files"][saved] = source
     if checkpoint:
         manifest["checkpoint"] = checkpoint
@@ -422,6 +424,45 @@ def fetch_model(
             json.dump(manifest, out, indent=2, sort_keys=True)
             out.write("\n")
     return manifest
+
+
+def vocab_size(path: str | os.PathLike) -> int:
+    import sentencepiece
+
+    try:
+        return sentencepiece.SentencePieceProcessor(model_file=str(path)).get_piece_size()
+    except (RuntimeError, OSError) as err:
+        raise DownloadError(f"{path} is not a SentencePiece model: {err}") from None
+
+
+def check_vocab_fit(out_dir: str | os.PathLike, src_vocab: str, trg_vocab: str) -> None:
+    """Fail when the configured vocab cannot be the one the downloaded model was trained
+    with: its size differs from the model's embeddings, or the model directory ships a
+    different vocab file."""
+    import numpy as np
+
+    out_dir = Path(out_dir)
+    sizes = {"source": vocab_size(src_vocab), "target": vocab_size(trg_vocab)}
+    # Marian parameter names: tied (Wemb), or per side; the output layer follows the target.
+    expect = {"Wemb": ("source", 0), "encoder_Wemb": ("source", 0),
+              "decoder_Wemb": ("target", 0), "decoder_ff_logit_out_b": ("target", -1)}
+    with np.load(out_dir / "final.npz") as weights:
+        for name, (side, axis) in expect.items():
+            if name in weights.files and weights[name].shape[axis] != sizes[side]:
+                raise DownloadError(
+                    f"the {side} vocab ({src_vocab if side == 'source' else trg_vocab}, "
+                    f"{sizes[side]} pieces) does not fit the model in {out_dir} ({name} has "
+                    f"{weights[name].shape[axis]} rows): set continuation.vocab to the vocab "
+                    "the model was trained with"
+                )
+    shipped = sorted(out_dir.glob("vocab*.spm"))
+    configured = {file_sha256(src_vocab), file_sha256(trg_vocab)}
+    for path in shipped:
+        if file_sha256(path) not in configured:
+            raise DownloadError(
+                f"the model directory ships {path.name}, which differs from continuation.vocab "
+                f"({src_vocab}, {trg_vocab}): use the vocab the model was trained with"
+            )
 
 
 def fetch_vocab(
@@ -536,6 +577,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trg")
     p.add_argument("--metrics", default=",".join(METRICS), help="best-checkpoint preference")
     p.add_argument("--no-vocab", action="store_true", help="do not require a vocab")
+    p.add_argument("--sha256", help="checksum of the model .npz")
+    p.add_argument("--check-vocabs", nargs=2, metavar=("SRC_VOCAB", "TRG_VOCAB"),
+                   help="fail unless these vocabs fit the model")
 
     p = sub.add_parser("vocab", parents=[common], help="a joint or split SentencePiece vocab")
     for name in ("--src-url", "--trg-url", "--out-dir", "--src", "--trg"):
@@ -565,7 +609,10 @@ def main(argv: list[str] | None = None) -> int:
                   check=(lambda tmp: check_zst(tmp, args.url)) if args.zst else None, **net)
         elif args.command == "model":
             fetch_model(args.url, args.out_dir, args.mode, metrics=args.metrics.split(","),
-                        src=args.src, trg=args.trg, require_vocab=not args.no_vocab, **net)
+                        src=args.src, trg=args.trg, require_vocab=not args.no_vocab,
+                        sha256=args.sha256, **net)
+            if args.check_vocabs:
+                check_vocab_fit(args.out_dir, *args.check_vocabs)
         elif args.command == "vocab":
             fetch_vocab(args.src_url, args.trg_url, args.out_dir, args.src, args.trg, **net)
         else:

@@ -1,0 +1,112 @@
+"""Dry runs: which rules each named target plans, and errors raised before any job runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import TINY, dry_run, snakemake, write_config
+
+DATA_RULES = {"generate_toy_corpus", "import_dataset", "clean_corpus", "merge_corpus"}
+TRAINING = {"train_vocab", "train_backward", "train_teacher", "train_student", "finetune_student"}
+
+
+@pytest.mark.parametrize(
+    "target,present,absent",
+    [
+        ("vocab", DATA_RULES | {"train_vocab"}, {"train_backward", "train_teacher", "merge_mono"}),
+        ("backwards", {"train_vocab", "merge_devset", "train_backward"}, {"train_teacher", "split_corpus"}),
+        (
+            "teacher",
+            {"train_backward", "split_corpus", "collect_mono_trg", "merge_teacher_corpus", "train_teacher"},
+            {"train_student", "score", "alignments"},
+        ),
+        (
+            "corpora",
+            {"merge_corpus", "merge_devset", "collect_mono_trg", "split_corpus", "train_teacher",
+             "merge_distillation", "score", "filter_distillation", "collect_translations"},
+            {"train_student", "alignments", "evaluate_model"},
+        ),
+        (
+            "student",
+            {"train_teacher", "score", "filter_distillation", "alignments", "train_student",
+             "finetune_student", "quantize"},
+            {"evaluate_model", "export_student", "collect_metrics"},
+        ),
+        ("evaluate", TRAINING | {"evaluate_model", "evaluate_baseline", "collect_metrics"}, {"export_student"}),
+        ("export", TRAINING | {"collect_metrics", "export_student"}, set()),
+        ("all", TRAINING | {"collect_metrics", "export_student", "quantize"}, set()),
+    ],
+)
+def test_named_targets(workdir, target, present, absent):
+    jobs = dry_run(workdir, target)
+    assert present <= set(jobs), f"missing from {target}: {present - set(jobs)}"
+    assert not absent & set(jobs), f"unexpected in {target}: {absent & set(jobs)}"
+
+
+def test_default_target_trains_the_ensemble_and_evaluates_every_model(workdir):
+    jobs = dry_run(workdir)
+    assert jobs["train_teacher"] == 2
+    # backward, 2 teachers, ensemble, student, finetuned, quantized on one test set.
+    assert jobs["evaluate_model"] == 7 and jobs["evaluate_baseline"] == 1
+
+
+def test_ensemble_size_and_options_follow_config(workdir, tmp_path):
+    cfg = write_config(tmp_path / "c.yml", "experiment: {teacher-ensemble: 3, finetune-student: false, quantize: false}\n")
+    jobs = dry_run(workdir, configfiles=[TINY, cfg])
+    assert jobs["train_teacher"] == 3
+    assert "finetune_student" not in jobs and "quantize" not in jobs
+
+
+def test_split_vocab_trains_one_per_language(workdir, tmp_path):
+    cfg = write_config(tmp_path / "c.yml", "experiment: {spm-vocab-split: true}\n")
+    assert dry_run(workdir, "vocab", configfiles=[TINY, cfg])["train_vocab"] == 2
+
+
+def test_without_monolingual_data_no_back_translation(workdir, tmp_path):
+    cfg = write_config(tmp_path / "c.yml", "datasets: {mono-src: [], mono-trg: []}\n")
+    jobs = dry_run(workdir, configfiles=[TINY, cfg])
+    assert "merge_teacher_corpus" not in jobs and "collect_mono_trg" not in jobs
+    assert "merge_mono" not in jobs and jobs["train_teacher"] == 2
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("experiment: {teacher-ensemble: 0}\n", "teacher-ensemble"),
+        ("experiment: {src: 'x;rm -rf /'}\n", "src"),
+        ("experiment: {best-model: accuracy}\n", "best-model"),
+        ("datasets: {train: ['../../etc/passwd']}\n", "train"),
+        ("no-such-key: 1\n", "no-such-key"),
+        ("experiment: {spm-vocab-sise: 10}\n", "spm-vocab-sise"),
+        ("marian: {devices: tpu}\n", "devices"),
+    ],
+)
+def test_bad_config_is_rejected_before_any_job(workdir, tmp_path, override, message):
+    cfg = write_config(tmp_path / "bad.yml", override)
+    result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (workdir / "results").exists()
+
+
+def test_same_source_and_target_language(workdir, tmp_path):
+    cfg = write_config(tmp_path / "bad.yml", "experiment: {src: yy}\n")
+    result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+    assert result.returncode != 0 and "must differ" in result.stdout + result.stderr
+
+
+def test_missing_local_dataset_names_the_file(workdir, tmp_path):
+    cfg = write_config(tmp_path / "c.yml", "datasets: {train: [local_mycorpus], local-dir: corpora}\n")
+    result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+    assert result.returncode != 0
+    assert "corpora/mycorpus.xx.zst" in result.stdout + result.stderr
+
+
+def test_local_dataset_found_in_any_format(workdir, tmp_path):
+    import textio
+
+    (workdir / "corpora").mkdir()
+    textio.write_lines(workdir / "corpora" / "mine.xx.gz", ["a"])
+    (workdir / "corpora" / "mine.yy").write_text("b\n")
+    cfg = write_config(tmp_path / "c.yml", "datasets: {train: [local_mine], local-dir: corpora}\n")
+    assert dry_run(workdir, "vocab", configfiles=[TINY, cfg])["import_dataset"] >= 2

@@ -1,0 +1,202 @@
+"""Unit tests of the Marian-facing scripts: options, devices, training, n-best, alignments,
+evaluation and export. The slow ones call the real Marian (pymarian) on a few sentences."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import alignments
+import evaluate
+import export
+import marian
+import textio
+import toy_corpus
+import train
+import translate
+import vocab
+
+
+def test_options_to_args():
+    args = marian.options_to_args({"after": "10u", "tied-embeddings-all": True, "x": False,
+                                   "y": None, "valid-metrics": ["chrf", "bleu"], "lr": 0.1})
+    assert args == ["--after", "10u", "--tied-embeddings-all", "--valid-metrics", "chrf", "bleu", "--lr", "0.1"]
+
+
+def test_split_preset(tmp_path):
+    (tmp_path / "p.yml").write_text("dim-emb: 8\n")
+    preset, options = marian.split_preset(json.dumps({"preset": "p", "after": "5u"}), str(tmp_path))
+    assert preset == ["-c", str(tmp_path / "p.yml")] and options == {"after": "5u"}
+    with pytest.raises(FileNotFoundError, match="preset 'nope' not found"):
+        marian.split_preset(json.dumps({"preset": "nope"}), str(tmp_path))
+
+
+def test_command_spec():
+    assert marian.command("pymarian train") == ["pymarian", "train"]
+    assert marian.command("'/opt/my marian/marian'") == ["/opt/my marian/marian"]
+
+
+def test_granted_but_unusable_gpu_falls_back_to_cpu(monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi
+    messages = []
+    args = marian.device_args("auto", 3, 5000, log=messages.append)
+    assert args[:2] == ["--cpu-threads", "3"]
+    assert "no CUDA device is usable here; running on CPU" in messages[0]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert marian.cuda_device_count() == 0
+
+
+def test_read_nbest_and_select_best(tmp_path):
+    path = tmp_path / "nbest.txt"
+    path.write_text(
+        "0 ||| a b c ||| F0= -1 ||| -1\n0 ||| a b d ||| F0= -2 ||| -2\n"
+        "1 ||| x y ||| F0= -1 ||| -1\n1 ||| x z ||| F0= -3 ||| -3\n"
+    )
+    groups = list(translate.read_nbest(str(path)))
+    assert groups == [["a b c", "a b d"], ["x y", "x z"]]
+    assert list(translate.select_best(iter(groups), iter(["a b d", "x y"]))) == ["a b d", "x y"]
+
+
+def test_grow_diag_final_and():
+    fwd = {(0, 0), (1, 1), (2, 1)}
+    rev = {(0, 0), (1, 1), (2, 2)}
+    assert alignments.grow_diag_final_and(fwd, rev) == {(0, 0), (1, 1), (2, 1), (2, 2)}
+    assert alignments.grow_diag_final_and(set(), {(0, 1)}) == {(0, 1)}
+
+
+def test_word_alignments_map_onto_pieces():
+    src_words = alignments.word_of_piece(["\u2581ab", "c", "\u2581d"])
+    trg_words = alignments.word_of_piece(["\u2581", "x", "\u2581y"])
+    assert src_words == [0, 0, 1] and trg_words == [0, 0, 1]
+    assert alignments.to_pieces({(0, 1), (1, 0)}, src_words, trg_words) == [
+        (0, 2), (1, 2), (2, 0), (2, 1)
+    ]
+
+
+def test_evaluate_score_and_collect(tmp_path):
+    textio.write_lines(tmp_path / "ref.zst", ["the cat sat", "a dog"])
+    textio.write_lines(tmp_path / "hyp.zst", ["the cat sat", "a dog"])
+    textio.write_lines(tmp_path / "bad.zst", ["zzz", "qqq"])
+    good = evaluate.score(str(tmp_path / "hyp.zst"), str(tmp_path / "ref.zst"))
+    bad = evaluate.score(str(tmp_path / "bad.zst"), str(tmp_path / "ref.zst"))
+    assert good["chrf"] == 100.0 and bad["chrf"] < 10
+    for name, metrics in (("good", good), ("bad", bad)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"model": name, "dataset": "d", "metrics": metrics}))
+    evaluate.collect([str(tmp_path / "good.json"), str(tmp_path / "bad.json")], str(tmp_path / "m.csv"))
+    rows = (tmp_path / "m.csv").read_text().splitlines()
+    assert rows[0] == "model,dataset,metric,score" and "good,d,chrf,100.0" in rows and len(rows) == 5
+    textio.write_lines(tmp_path / "short.zst", ["one"])
+    with pytest.raises(SystemExit, match="has 1 lines"):
+        evaluate.score(str(tmp_path / "short.zst"), str(tmp_path / "ref.zst"))
+
+
+def test_export_writes_relative_decoder_config_and_provenance(tmp_path):
+    (tmp_path / "model.intgemm8.bin").write_bytes(b"model")
+    (tmp_path / "v.spm").write_bytes(b"vocab")
+    (tmp_path / "metrics.csv").write_text("model,dataset,metric,score\nstudent,t,chrf,50.5\n")
+    export.main(["--model", str(tmp_path / "model.intgemm8.bin"), "--src-vocab", str(tmp_path / "v.spm"),
+                 "--trg-vocab", str(tmp_path / "v.spm"), "--metrics", str(tmp_path / "metrics.csv"),
+                 "--out-dir", str(tmp_path / "out"), "--experiment", "e", "--src", "xx", "--trg", "yy",
+                 "--provenance", '{"teacher0": "trained"}'])
+    record = json.loads((tmp_path / "out" / "model.json").read_text())
+    assert record["metrics"][0]["score"] == 50.5
+    assert record["provenance"] == {"teacher0": "trained"}
+    assert set(record["files"]) == {"model.intgemm8.bin", "vocab.spm"}
+    decoder = (tmp_path / "out" / "decoder.yml").read_text()
+    assert "relative-paths: true" in decoder and str(tmp_path) not in decoder
+
+
+def test_build_command_modes(tmp_path):
+    args = train.main.__globals__["argparse"].Namespace(
+        marian="pymarian train", model_dir=str(tmp_path), options=json.dumps({"after": "5u"}),
+        preset_dir=str(tmp_path), src_vocab="v", trg_vocab="v", best_model="bleu-detok",
+        alignments="aln", alignments_plain="aln.txt", mode="init", pretrained=str(tmp_path / "pre"),
+        seed=7, devices="cpu", threads=2, workspace=100,
+    )
+    cmd = train.build_command(args, ["s", "t"], ["vs", "vt"], "tmp", log=lambda m: None)
+    assert cmd[:2] == ["pymarian", "train"]
+    assert cmd[cmd.index("--guided-alignment") + 1] == "aln.txt"
+    assert cmd[cmd.index("--valid-metrics") + 1] == "bleu-detok"
+    assert cmd[cmd.index("--pretrained-model") + 1] == str(tmp_path / "pre" / "final.npz")
+    assert cmd[cmd.index("--sigterm") + 1] == "save-and-exit"
+    assert cmd[-2:] == ["--after", "5u"]  # config options come last and win
+
+
+def test_seed_checkpoint_without_optimizer(tmp_path, capsys):
+    pre = tmp_path / "pre"
+    pre.mkdir()
+    (pre / "final.npz").write_bytes(b"w")
+    model_dir = tmp_path / "m"
+    model_dir.mkdir()
+    messages = []
+    train.seed_checkpoint(str(pre), model_dir, messages.append)
+    assert (model_dir / "model.npz").read_bytes() == b"w"
+    assert any("optimizer state absent" in m for m in messages)
+    (model_dir / "model.npz").write_bytes(b"newer")
+    train.seed_checkpoint(str(pre), model_dir, messages.append)
+    assert (model_dir / "model.npz").read_bytes() == b"newer"  # own progress is never replaced
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """A few hundred toy pairs and a SentencePiece vocab trained on them."""
+    root = tmp_path_factory.mktemp("toy")
+    toy_corpus.generate(root, "xx", "yy", {"train": 400, "dev": 20, "test": 20, "mono-src": 0, "mono-trg": 0}, 1)
+    vocab.train([str(root / "train.xx.zst"), str(root / "train.yy.zst")], str(root / "vocab.spm"), 200, 1000, 1, 1.0)
+    return root
+
+
+TINY_MODEL = {"type": "transformer", "dim-emb": 16, "transformer-dim-ffn": 32, "enc-depth": 1,
+              "dec-depth": 1, "transformer-heads": 2, "mini-batch": 16, "disp-freq": 5,
+              "valid-freq": 10, "save-freq": 10, "valid-mini-batch": 16, "beam-size": 2}
+
+
+def run_train(toy, model_dir, after, *extra):
+    train.main([
+        "--model-dir", str(model_dir), "--train-src", str(toy / "train.xx.zst"),
+        "--train-trg", str(toy / "train.yy.zst"), "--valid-src", str(toy / "dev.xx.zst"),
+        "--valid-trg", str(toy / "dev.yy.zst"), "--src-vocab", str(toy / "vocab.spm"),
+        "--trg-vocab", str(toy / "vocab.spm"), "--options", json.dumps({**TINY_MODEL, "after": after}),
+        "--devices", "cpu", "--threads", "1", *extra,
+    ])
+
+
+def test_vocab_is_sized_to_the_data(toy):
+    import sentencepiece
+
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(toy / "vocab.spm"))
+    assert 50 < sp.get_piece_size() <= 200
+
+
+def test_real_training_resumes_and_translates(toy, tmp_path):
+    model_dir = tmp_path / "m"
+    run_train(toy, model_dir, "10u")
+    assert (model_dir / "final.npz").exists() and (model_dir / "model.npz.optimizer.npz").exists()
+    # A second, longer run resumes from the checkpoint instead of starting over.
+    run_train(toy, model_dir, "20u")
+    progress = (model_dir / "model.npz.progress.yml").read_text()
+    assert "batches: 20" in progress
+    assert "Loading model from" in (model_dir / "train.log").read_text()
+    out = tmp_path / "hyp.zst"
+    translate.main(["--marian", "pymarian decode", "--models", str(model_dir / "final.npz"),
+                    str(model_dir / "final.npz"), "--vocabs", str(toy / "vocab.spm"), str(toy / "vocab.spm"),
+                    "--input", str(toy / "test.xx.zst"), "--output", str(out), "--nbest", "2",
+                    "--reference", str(toy / "test.yy.zst"), "--devices", "cpu"])
+    assert textio.count_lines(out) == 20
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("translate-")]
+
+
+def test_init_mode_starts_fresh_from_weights(toy, tmp_path):
+    run_train(toy, tmp_path / "a", "10u")
+    run_train(toy, tmp_path / "b", "10u", "--mode", "init", "--pretrained", str(tmp_path / "a"))
+    log = (tmp_path / "b" / "train.log").read_text()
+    assert "pretrained-model" in log and "batches: 10" in (tmp_path / "b" / "model.npz.progress.yml").read_text()
+
+
+def test_marian_failure_names_the_command(toy, tmp_path):
+    with pytest.raises(SystemExit, match="Marian failed"):
+        run_train(toy, tmp_path / "m", "10u", "--options", json.dumps({"no-such-option": 1}))
