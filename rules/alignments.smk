@@ -9,7 +9,10 @@ rule alignments:
     output:
         aln=f"{CORPUS}/distillation.aln.zst",
         # The pieces the alignments index: with them the corpus can be reused as a trio.
-        tok=[f"{CORPUS}/distillation.tok-{SRC}.zst", f"{CORPUS}/distillation.tok-{TRG}.zst"],
+        tok=[
+            f"{CORPUS}/distillation.tok-{SRC}.zst",
+            f"{CORPUS}/distillation.tok-{TRG}.zst",
+        ],
     log:
         f"{LOGS}/alignments.log",
     threads: 2

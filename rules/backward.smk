@@ -13,6 +13,11 @@ rule train_backward:
         model=f"{MODELS}/backward/final.npz",
     log:
         f"{LOGS}/train_backward.log",
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
     params:
         marian=MARIAN["train"],
         model_dir=f"{MODELS}/backward",
@@ -20,11 +25,6 @@ rule train_backward:
         mode=mode_of("backward"),
         extra=pretrained_args("backward"),
         seed=EXPERIMENT["seed"],
-    threads: RES["train-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-train"],
-        runtime=RES["runtime-train"],
     shell:
         TRAIN_CMD
 
@@ -39,15 +39,15 @@ rule translate_mono_trg:
         f"{TRANS}/mono-trg/out/{{chunk}}.zst",
     log:
         f"{LOGS}/translate_mono_trg/{{chunk}}.log",
-    params:
-        marian=MARIAN["decode"],
-        options=marian_options("decoding-backward"),
-        nbest="",
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
+    params:
+        marian=MARIAN["decode"],
+        options=marian_options("decoding-backward"),
+        nbest="",
     shell:
         TRANSLATE_CMD
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-
 validate(config, schema="../config/schema/config.schema.yml")
 
 EXPERIMENT = config["experiment"]
@@ -105,12 +104,20 @@ def continued_models():
             )
         for i, (url, sha) in enumerate(zip(urls, sums)):
             check_url(f"models.{ensemble_key}.urls[{i}]", url)
-            models[f"teacher{i}"] = {"url": url, "mode": ensemble["mode"], "sha256": sha}
+            models[f"teacher{i}"] = {
+                "url": url,
+                "mode": ensemble["mode"],
+                "sha256": sha,
+            }
     for key, name in (("backwards", "backward"), ("student", "student")):
         if key in CONT_MODELS:
             spec = CONT_MODELS[key]
             check_url(f"models.{key}.url", spec["url"])
-            models[name] = {"url": spec["url"], "mode": spec["mode"], "sha256": spec.get("sha256")}
+            models[name] = {
+                "url": spec["url"],
+                "mode": spec["mode"],
+                "sha256": spec.get("sha256"),
+            }
     urls = [spec["url"] for spec in models.values()]
     if len(set(urls)) != len(urls):
         raise ContinuationError(
@@ -152,10 +159,18 @@ def check_continuation():
                 "continuation.corpora.distillation needs continuation.vocab: the student must "
                 "use the vocab the distillation corpus was made with"
             )
-        replaced = [f"datasets.{k}" for k in ("train", "mono-src", "mono-trg") if DATASETS[k]]
-        replaced += [f"continuation.corpora.{k}" for k in ("parallel", "backtranslations") if k in CONT_CORPORA]
+        replaced = [
+            f"datasets.{k}" for k in ("train", "mono-src", "mono-trg") if DATASETS[k]
+        ]
         replaced += [
-            f"continuation.models.{k}" for k in ("teacher", "teachers", "backwards") if k in CONT_MODELS
+            f"continuation.corpora.{k}"
+            for k in ("parallel", "backtranslations")
+            if k in CONT_CORPORA
+        ]
+        replaced += [
+            f"continuation.models.{k}"
+            for k in ("teacher", "teachers", "backwards")
+            if k in CONT_MODELS
         ]
         if replaced:
             raise ContinuationError(
@@ -208,7 +223,9 @@ wildcard_constraints:
 
 if CONT_VOCAB:
     # The same URL twice is a joint vocab.
-    VOCAB_URLS = {url_key(CONT_VOCAB[side]): CONT_VOCAB[side] for side in ("src", "trg")}
+    VOCAB_URLS = {
+        url_key(CONT_VOCAB[side]): CONT_VOCAB[side] for side in ("src", "trg")
+    }
     VOCAB_SHA = {
         url_key(CONT_VOCAB[side]): (CONT_VOCAB.get("sha256") or {}).get(side)
         for side in ("src", "trg")
@@ -325,10 +342,16 @@ def pretrained_args(name):
 
 def provenance():
     """Where each model came from, for the export's model.json."""
-    names = ["backward", *TEACHERS, "student"] if not DISTILLATION_GIVEN else ["student"]
+    names = (
+        ["backward", *TEACHERS, "student"] if not DISTILLATION_GIVEN else ["student"]
+    )
     return json.dumps(
         {
-            n: {"url": CONTINUED[n]["url"], "mode": mode_of(n)} if n in CONTINUED else "trained"
+            n: (
+                {"url": CONTINUED[n]["url"], "mode": mode_of(n)}
+                if n in CONTINUED
+                else "trained"
+            )
             for n in names
         }
     )
@@ -428,7 +451,6 @@ def decoding_stage(model):
 def metrics_files():
     files = [f"{EVAL}/{m}/{d}.json" for m in EVAL_MODELS for d in DATASETS["test"]]
     return files + [f"{EVAL}/baseline-copy/{d}.json" for d in DATASETS["test"]]
-
 
 
 # --- shell commands shared by rule families ---------------------------------------

@@ -15,11 +15,11 @@ if CONT_VOCAB:
             "logs/resources/download_vocab/{key}.log",
         wildcard_constraints:
             key="|".join(VOCAB_URLS),
+        retries: 2
+        localrule: True
         params:
             url=lambda w: VOCAB_URLS[w.key],
             sha=lambda w: f"--sha256 {VOCAB_SHA[w.key]}" if VOCAB_SHA[w.key] else "",
-        localrule: True
-        retries: 2
         shell:
             "{DOWNLOAD} file --url {params.url:q} --out {output} {params.sha} --log {log}"
 
@@ -35,13 +35,18 @@ for kind, spec in CONT_CORPORA.items():
             src=f"{corpus_dir}/{kind}.{SRC}.zst",
             trg=f"{corpus_dir}/{kind}.{TRG}.zst",
             trio=(
-                [f"{corpus_dir}/{kind}.tok-{SRC}.zst", f"{corpus_dir}/{kind}.tok-{TRG}.zst"]
+                [
+                    f"{corpus_dir}/{kind}.tok-{SRC}.zst",
+                    f"{corpus_dir}/{kind}.tok-{TRG}.zst",
+                ]
                 + [f"{corpus_dir}/{kind}.aln.zst"]
                 if has_trio
                 else []
             ),
         log:
             f"logs/resources/download_{kind}/{corpus_key(kind)}.log",
+        retries: 2
+        localrule: True
         params:
             urls=(
                 f"--src-url {shlex.quote(spec['src'])} --trg-url {shlex.quote(spec['trg'])}"
@@ -59,8 +64,6 @@ for kind, spec in CONT_CORPORA.items():
                 if output.trio
                 else ""
             ),
-        localrule: True
-        retries: 2
         shell:
             "{DOWNLOAD} corpus {params.urls} --out-src {output.src} --out-trg {output.trg}"
             " {params.outs} --log {log}"
@@ -81,6 +84,8 @@ if CONTINUED:
             "logs/resources/download_model/{key}.log",
         wildcard_constraints:
             key="|".join(MODEL_BY_KEY),
+        retries: 2
+        localrule: True
         params:
             url=lambda w: CONTINUED[MODEL_BY_KEY[w.key]]["url"],
             mode=lambda w: CONTINUED[MODEL_BY_KEY[w.key]]["mode"],
@@ -90,8 +95,6 @@ if CONTINUED:
                 else ""
             ),
             out_dir=lambda w, output: os.path.dirname(output.model),
-        localrule: True
-        retries: 2
         shell:
             "{DOWNLOAD} model --url {params.url:q} --out-dir {params.out_dir}"
             " --mode {params.mode} --src {SRC} --trg {TRG} --no-vocab {params.sha}"

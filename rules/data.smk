@@ -7,12 +7,12 @@ rule generate_toy_corpus:
         toy_files(),
     log:
         f"{LOGS}/generate_toy_corpus.log",
-    params:
-        toy=config["toy"],
-        out_dir=f"{DATA}/toy",
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        toy=config["toy"],
+        out_dir=f"{DATA}/toy",
     shell:
         "{PY} {SCRIPTS}/toy_corpus.py --out-dir {params.out_dir} --src {SRC} --trg {TRG}"
         " --seed {params.toy[seed]} --train {params.toy[train]} --dev {params.toy[dev]}"
@@ -46,11 +46,11 @@ rule clean_corpus:
         stats=f"{DATA}/clean/{{dataset}}.stats.json",
     log:
         f"{LOGS}/clean_corpus/{{dataset}}.log",
-    params:
-        c=config["cleaning"],
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        c=config["cleaning"],
     shell:
         "{PY} {SCRIPTS}/clean.py --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} --stats {output.stats}"
@@ -67,11 +67,11 @@ rule clean_mono:
         stats=f"{DATA}/clean/mono/{{dataset}}.{{lang}}.stats.json",
     log:
         f"{LOGS}/clean_mono/{{dataset}}.{{lang}}.log",
-    params:
-        c=config["cleaning"],
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        c=config["cleaning"],
     shell:
         "{PY} {SCRIPTS}/clean.py --src-in {input} --src-out {output.text}"
         " --stats {output.stats} --min-words {params.c[min-words]}"
@@ -122,13 +122,13 @@ rule merge_mono:
         f"{CORPUS}/mono.{{lang}}.zst",
     log:
         f"{LOGS}/merge_mono/{{lang}}.log",
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
     params:
         max_lines=lambda w: config[
             "mono-max-sentences-src" if w.lang == SRC else "mono-max-sentences-trg"
         ],
-    threads: 1
-    resources:
-        mem_mb=RES["mem-mb-data"],
     shell:
         "{PY} {SCRIPTS}/merge.py --src-in {input} --src-out {output}"
         " --max-lines {params.max_lines} >{log} 2>&1"

@@ -11,12 +11,12 @@ checkpoint split_corpus:
         directory(f"{TRANS}/{{part}}/chunks"),
     log:
         f"{LOGS}/split_corpus/{{part}}.log",
-    params:
-        suffixes=lambda w: "in ref" if w.part == "corpus" else "in",
-        lines=EXPERIMENT["split-length"],
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        suffixes=lambda w: "in ref" if w.part == "corpus" else "in",
+        lines=EXPERIMENT["split-length"],
     shell:
         "{PY} {SCRIPTS}/chunks.py split --inputs {input} --suffixes {params.suffixes}"
         " --out-dir {output} --lines {params.lines} >{log} 2>&1"
@@ -33,6 +33,11 @@ rule translate_corpus:
         f"{TRANS}/corpus/out/{{chunk}}.zst",
     log:
         f"{LOGS}/translate_corpus/{{chunk}}.log",
+    threads: RES["translate-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-translate"],
+        runtime=RES["runtime-translate"],
     params:
         marian=MARIAN["decode"],
         options=marian_options("decoding-teacher"),
@@ -41,11 +46,6 @@ rule translate_corpus:
             if EXPERIMENT["distill-nbest"] > 1
             else ""
         ),
-    threads: RES["translate-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-translate"],
-        runtime=RES["runtime-translate"],
     shell:
         TRANSLATE_CMD
 
@@ -60,15 +60,15 @@ rule translate_mono_src:
         f"{TRANS}/mono-src/out/{{chunk}}.zst",
     log:
         f"{LOGS}/translate_mono_src/{{chunk}}.log",
-    params:
-        marian=MARIAN["decode"],
-        options=marian_options("decoding-teacher"),
-        nbest="",
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
+    params:
+        marian=MARIAN["decode"],
+        options=marian_options("decoding-teacher"),
+        nbest="",
     shell:
         TRANSLATE_CMD
 
@@ -127,13 +127,13 @@ rule score:
         f"{CORPUS}/distillation-unfiltered.scores.txt",
     log:
         f"{LOGS}/score.log",
-    params:
-        marian=MARIAN["score"],
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
+    params:
+        marian=MARIAN["score"],
     shell:
         "{PY} {SCRIPTS}/score.py --marian {params.marian:q} --model {input.model}"
         " --vocabs {input.vocabs} --src {input.trg} --trg {input.src} --output {output}"
@@ -153,11 +153,11 @@ rule filter_distillation:
         stats=f"{CORPUS}/distillation.filter.json",
     log:
         f"{LOGS}/filter_distillation.log",
-    params:
-        share=EXPERIMENT["score-filter-share"],
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        share=EXPERIMENT["score-filter-share"],
     shell:
         "{PY} {SCRIPTS}/filter_scores.py --src-in {input.src} --trg-in {input.trg}"
         " --scores {input.scores} --src-out {output.src} --trg-out {output.trg}"

@@ -12,15 +12,15 @@ rule evaluate_model:
         f"{LOGS}/evaluate/{{model}}.{{dataset}}.log",
     wildcard_constraints:
         model="|".join(EVAL_MODELS),
-    params:
-        marian=MARIAN["decode"],
-        vocabs=lambda w: vocabs(eval_direction(w.model)),
-        options=lambda w: marian_options(decoding_stage(w.model)),
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
+    params:
+        marian=MARIAN["decode"],
+        vocabs=lambda w: vocabs(eval_direction(w.model)),
+        options=lambda w: marian_options(decoding_stage(w.model)),
     shell:
         "({PY} {SCRIPTS}/translate.py --marian {params.marian:q} --models {input.models}"
         " --vocabs {params.vocabs} --input {input.src} --output {output.hyps}"

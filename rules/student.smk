@@ -15,6 +15,11 @@ rule train_student:
         model=f"{MODELS}/student/final.npz",
     log:
         f"{LOGS}/train_student.log",
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
     params:
         marian=MARIAN["train"],
         model_dir=f"{MODELS}/student",
@@ -22,11 +27,6 @@ rule train_student:
         mode=mode_of("student"),
         extra=lambda w, input: f"--alignments {input.alignments} {pretrained_args('student')}",
         seed=EXPERIMENT["seed"],
-    threads: RES["train-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-train"],
-        runtime=RES["runtime-train"],
     shell:
         TRAIN_CMD
 
@@ -45,6 +45,11 @@ rule finetune_student:
         model=f"{MODELS}/student-finetuned/final.npz",
     log:
         f"{LOGS}/finetune_student.log",
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
     params:
         marian=MARIAN["train"],
         model_dir=f"{MODELS}/student-finetuned",
@@ -54,11 +59,6 @@ rule finetune_student:
             f"--alignments {input.alignments} --pretrained {MODELS}/student"
         ),
         seed=EXPERIMENT["seed"],
-    threads: RES["train-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-train"],
-        runtime=RES["runtime-train"],
     shell:
         TRAIN_CMD
 
@@ -71,11 +71,11 @@ rule quantize:
         QUANTIZED,
     log:
         f"{LOGS}/quantize.log",
-    params:
-        marian=MARIAN["convert"],
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        marian=MARIAN["convert"],
     shell:
         "{params.marian} --from {input} --to {output} --gemm-type intgemm8 >{log} 2>&1"
 
@@ -92,11 +92,11 @@ rule export_student:
         f"{EXPORT}/decoder.yml",
     log:
         f"{LOGS}/export_student.log",
-    params:
-        provenance=provenance(),
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        provenance=provenance(),
     shell:
         "{PY} {SCRIPTS}/export.py --model {input.model} --src-vocab {input.vocabs[0]}"
         " --trg-vocab {input.vocabs[1]} --metrics {input.metrics} --out-dir {EXPORT}"

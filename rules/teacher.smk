@@ -31,6 +31,11 @@ rule train_teacher:
         model=f"{MODELS}/teacher{{index}}/final.npz",
     log:
         f"{LOGS}/train_teacher/teacher{{index}}.log",
+    threads: RES["train-threads"]
+    resources:
+        gpu=RES["gpu"],
+        mem_mb=RES["mem-mb-train"],
+        runtime=RES["runtime-train"],
     params:
         marian=MARIAN["train"],
         model_dir=lambda w: f"{MODELS}/teacher{w.index}",
@@ -39,10 +44,5 @@ rule train_teacher:
         extra=lambda w: pretrained_args(f"teacher{w.index}"),
         # Ensemble members differ by their seed.
         seed=lambda w: EXPERIMENT["seed"] + int(w.index),
-    threads: RES["train-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-train"],
-        runtime=RES["runtime-train"],
     shell:
         TRAIN_CMD

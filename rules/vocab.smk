@@ -10,13 +10,13 @@ rule train_vocab:
         f"{LOGS}/train_vocab/{{name}}.log",
     wildcard_constraints:
         name=f"vocab|vocab\\.{SRC}|vocab\\.{TRG}",
+    threads: 2
+    resources:
+        mem_mb=RES["mem-mb-data"],
     params:
         size=EXPERIMENT["spm-vocab-size"],
         sample=EXPERIMENT["spm-sample-size"],
         coverage=EXPERIMENT["spm-character-coverage"],
-    threads: 2
-    resources:
-        mem_mb=RES["mem-mb-data"],
     shell:
         "{PY} {SCRIPTS}/vocab.py --corpora {input} --output {output}"
         " --vocab-size {params.size} --sample-size {params.sample}"

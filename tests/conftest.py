@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,35 @@ def workdir(tmp_path: Path) -> Path:
 def write_config(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+RESULTS = "results/tiny"
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The tiny pipeline, SIGKILLed while training the backward model, then resumed.
+
+    Shared by the end-to-end and continuation tests (its outputs are served as URLs)."""
+    workdir = tmp_path_factory.mktemp("e2e")
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+           "--cores", "2", "--configfile", str(TINY)]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    checkpoint = workdir / RESULTS / "models/backward/model.npz"
+    deadline = time.time() + 600
+    while not checkpoint.exists() and first.poll() is None and time.time() < deadline:
+        time.sleep(0.5)
+    assert first.poll() is None, "the run ended before the backward model saved a checkpoint"
+    assert not (workdir / RESULTS / "models/backward/final.npz").exists()
+    os.killpg(first.pid, signal.SIGKILL)  # kill Snakemake and Marian mid-training
+    first.wait()
+    done_before = {p.name for p in (workdir / RESULTS / "corpus").glob("*.zst")}
+    vocab_mtime = (workdir / RESULTS / "vocab/vocab.spm").stat().st_mtime
+    # A killed Snakemake leaves its lock behind: the documented way back is --unlock.
+    snakemake(workdir, "--unlock", configfiles=[TINY])
+    second = snakemake(workdir, "--cores", "2", "--rerun-incomplete", configfiles=[TINY], timeout=1200)
+    return {"workdir": workdir, "done_before": done_before, "vocab_mtime": vocab_mtime,
+            "resumed": second.stdout + second.stderr}
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

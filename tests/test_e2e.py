@@ -5,40 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TINY, planned_jobs, snakemake
+from conftest import RESULTS, TINY, planned_jobs, snakemake
 
 pytestmark = pytest.mark.timeout(1500)
-RESULTS = "results/tiny"
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("e2e")
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           "--cores", "2", "--configfile", str(TINY)]
-    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    checkpoint = workdir / RESULTS / "models/backward/model.npz"
-    deadline = time.time() + 600
-    while not checkpoint.exists() and first.poll() is None and time.time() < deadline:
-        time.sleep(0.5)
-    assert first.poll() is None, "the run ended before the backward model saved a checkpoint"
-    assert not (workdir / RESULTS / "models/backward/final.npz").exists()
-    os.killpg(first.pid, signal.SIGKILL)  # kill Snakemake and Marian mid-training
-    first.wait()
-    done_before = {p.name for p in (workdir / RESULTS / "corpus").glob("*.zst")}
-    vocab_mtime = (workdir / RESULTS / "vocab/vocab.spm").stat().st_mtime
-    second = snakemake(workdir, "--cores", "2", "--rerun-incomplete", configfiles=[TINY], timeout=1200)
-    return {"workdir": workdir, "done_before": done_before, "vocab_mtime": vocab_mtime,
-            "resumed": second.stdout + second.stderr}
 
 
 def metrics(workdir: Path) -> dict[tuple[str, str], float]:

@@ -9,9 +9,12 @@
 #
 # Installs nothing. Needs root and the Debian packages slurmctld slurmd slurm-client munge
 # (`apt-get install -y slurmctld slurmd slurm-client munge`). Needs no systemd and no
-# cgroups. Everything lives in STATE_DIR (config, spool, logs, pid files); the machine's
-# /etc/slurm is left alone, so point the clients at the config with SLURM_CONF. Only the
-# munge key (/etc/munge/munge.key) is created when missing, as munged requires it there.
+# cgroups. Everything lives in STATE_DIR (config, spool, logs, pid files). The config is
+# also linked from /etc/slurm (slurm.conf, gres.conf): the SLURM executor plugin runs each
+# job's `srun` with the SLURM_* variables removed, SLURM_CONF included, so srun finds the
+# config only there. A /etc/slurm/slurm.conf that is not such a link is never replaced
+# (the script stops instead); stop_local_slurm.sh removes the links. The munge key
+# (/etc/munge/munge.key) is created when missing, as munged requires it there.
 # There is no accounting database: use `squeue` for job status (MinJobAge keeps finished
 # jobs visible for 10 minutes) and submit without an account.
 set -euo pipefail
@@ -86,6 +89,16 @@ cat > "$conf_dir/gres.conf" <<CONF
 AutoDetect=off
 NodeName=localhost Name=gpu Type=fake File=/dev/fakegpu0
 CONF
+
+# The links in /etc/slurm (see the top); refuse to replace a real cluster's config.
+mkdir -p /etc/slurm
+for name in slurm.conf gres.conf; do
+  link=/etc/slurm/$name
+  if [ -e "$link" ] && [ ! -L "$link" ]; then
+    die "$link exists and is not a link made by this script; not replacing it"
+  fi
+  ln -sfn "$conf_dir/$name" "$link"
+done
 
 export SLURM_CONF=$conf_dir/slurm.conf
 # -i: ignore state left by an earlier run; both daemonize and write their pid files.

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Stop what start_local_slurm.sh started, by its pid files only: first cancel the jobs
 # still on the local cluster (their processes belong to slurmstepd, which outlives
-# slurmd), then slurmd, slurmctld, and munged if that script started it.
+# slurmd), then slurmd, slurmctld, and munged if that script started it; last the links
+# in /etc/slurm to this state directory's config.
 #   tests/slurm/stop_local_slurm.sh [STATE_DIR]   # default: $SLURM_TEST_DIR or /tmp/local-slurm
 state=${1:-${SLURM_TEST_DIR:-/tmp/local-slurm}}
+[ -d "$state" ] || exit 0
+state=$(cd "$state" && pwd)
 export SLURM_CONF=$state/etc/slurm.conf
 
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -28,4 +31,11 @@ for f in "$state/slurmd.pid" "$state/slurmctld.pid" "$state/munged.started"; do
   fi
 done
 rm -f "$state/munged.started"
+# The /etc/slurm links start_local_slurm.sh made to this state directory's config.
+for name in slurm.conf gres.conf; do
+  link=/etc/slurm/$name
+  if [ -L "$link" ] && [ "$(readlink "$link")" = "$state/etc/$name" ]; then
+    rm -f "$link"
+  fi
+done
 exit 0

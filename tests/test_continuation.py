@@ -1,0 +1,360 @@
+"""Continuation: reusing a vocab, corpora and models by URL.
+
+Dry runs check which rules each recipe and mode puts in the DAG (no network needed: URLs
+are only fetched by download jobs). End-to-end runs serve the artifacts of a real tiny run
+over HTTP on 127.0.0.1 and run the recipes against them.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+import textio
+from conftest import RESULTS, TINY, dry_run, planned_jobs, snakemake, write_config
+
+BASE = "https://models.example.org/run"
+VOCAB = {"src": f"{BASE}/vocab.spm", "trg": f"{BASE}/vocab.spm"}
+TRAININGS = {"train_vocab", "train_backward", "train_teacher", "train_student", "finetune_student"}
+
+
+def corpus(name, trio=False):
+    spec = {"src": f"{BASE}/{name}.xx.zst", "trg": f"{BASE}/{name}.yy.zst"}
+    if trio:
+        spec |= {"tok-src": f"{BASE}/{name}.tok-xx.zst", "tok-trg": f"{BASE}/{name}.tok-yy.zst",
+                 "alignments": f"{BASE}/{name}.aln.zst"}
+    return spec
+
+
+def overlay(tmp_path, continuation, name="cont.yml", **top):
+    data = {"continuation": continuation, **top}
+    return write_config(tmp_path / name, yaml.safe_dump(data))
+
+
+NO_DATA = {"datasets": {"train": [], "mono-src": [], "mono-trg": []}}
+RECIPE_TRAIN_TEACHER = {
+    "vocab": VOCAB,
+    "models": {"backwards": {"url": f"{BASE}/backward", "mode": "use", "type": "default"}},
+    "corpora": {"backtranslations": corpus("backtranslations", trio=True), "parallel": corpus("parallel")},
+}
+RECIPE_DISTILL = {
+    **RECIPE_TRAIN_TEACHER,
+    "models": {**RECIPE_TRAIN_TEACHER["models"],
+               "teachers": {"urls": [f"{BASE}/teacher0", f"{BASE}/teacher1"], "mode": "use", "type": "default"}},
+}
+RECIPE_STUDENT_ONLY = {"vocab": VOCAB, "corpora": {"distillation": corpus("distillation", trio=True)}}
+
+
+# --- DAG per recipe and mode (dry runs) ------------------------------------------------
+
+
+def test_recipe_train_new_teacher(workdir, tmp_path):
+    cfg = overlay(tmp_path, RECIPE_TRAIN_TEACHER, datasets={"train": [], "mono-trg": []})
+    jobs = dry_run(workdir, configfiles=[TINY, cfg])
+    assert {"download_vocab", "download_parallel", "download_backtranslations", "download_model"} <= set(jobs)
+    assert jobs["download_model"] == 1 and jobs["train_teacher"] == 2
+    assert {"train_student", "score", "alignments", "merge_teacher_corpus"} <= set(jobs)
+    for dropped in ("train_vocab", "train_backward", "merge_corpus", "collect_mono_trg", "merge_mono"):
+        assert dropped not in jobs, dropped
+
+
+def test_recipe_distill_new_student(workdir, tmp_path):
+    cfg = overlay(tmp_path, RECIPE_DISTILL, datasets={"train": [], "mono-trg": []})
+    jobs = dry_run(workdir, configfiles=[TINY, cfg])
+    assert jobs["download_model"] == 3  # backward + two teachers
+    assert {"split_corpus", "collect_translations", "score", "alignments", "train_student"} <= set(jobs)
+    assert not {"train_vocab", "train_backward", "train_teacher"} & set(jobs)
+    # The named target keeps its meaning: with teachers in use mode it only downloads them.
+    teacher = dry_run(workdir, "teacher", configfiles=[TINY, cfg])
+    assert set(teacher) == {"download_vocab", "download_model", "teacher"}
+
+
+def test_recipe_student_from_distillation(workdir, tmp_path):
+    cfg = overlay(tmp_path, RECIPE_STUDENT_ONLY, **NO_DATA)
+    jobs = dry_run(workdir, "student", configfiles=[TINY, cfg])
+    assert {"download_distillation", "download_vocab", "train_student", "merge_devset"} <= set(jobs)
+    for dropped in ("train_teacher", "train_backward", "translate_corpus", "split_corpus", "score",
+                    "alignments", "train_vocab", "merge_corpus", "download_model"):
+        assert dropped not in jobs, dropped
+    # Evaluation covers only the models this run has.
+    assert dry_run(workdir, "evaluate", configfiles=[TINY, cfg])["evaluate_model"] == 3
+
+
+def test_distillation_without_trio_computes_alignments(workdir, tmp_path):
+    cfg = overlay(tmp_path, {"vocab": VOCAB, "corpora": {"distillation": corpus("distillation")}}, **NO_DATA)
+    assert "alignments" in dry_run(workdir, "student", configfiles=[TINY, cfg])
+
+
+@pytest.mark.parametrize("mode", ["continue", "init"])
+def test_teacher_modes_keep_training(workdir, tmp_path, mode):
+    cont = {"vocab": VOCAB, "models": {"teacher": {"urls": [f"{BASE}/t0", f"{BASE}/t1"], "mode": mode}}}
+    jobs = dry_run(workdir, "teacher", configfiles=[TINY, overlay(tmp_path, cont)])
+    assert jobs["train_teacher"] == 2 and jobs["download_model"] == 2
+    assert "train_vocab" not in jobs
+
+
+@pytest.mark.parametrize("mode,trained", [("use", set()), ("continue", {"train_student"}), ("init", {"train_student"})])
+def test_student_modes(workdir, tmp_path, mode, trained):
+    cont = {**RECIPE_DISTILL, "models": {**RECIPE_DISTILL["models"],
+                                         "student": {"url": f"{BASE}/student", "mode": mode}}}
+    cfg = overlay(tmp_path, cont, datasets={"train": [], "mono-trg": []})
+    jobs = set(dry_run(workdir, "student", configfiles=[TINY, cfg]))
+    assert jobs & {"train_student", "finetune_student"} == (trained | ({"finetune_student"} if trained else set()))
+    if mode == "use":
+        assert "quantize" in jobs and "alignments" not in jobs
+
+
+def test_backward_use_mode_drops_backward_training(workdir, tmp_path):
+    cont = {"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/backward", "mode": "use"}}}
+    jobs = dry_run(workdir, "backwards", configfiles=[TINY, overlay(tmp_path, cont)])
+    assert set(jobs) == {"download_vocab", "download_model", "backwards"}
+
+
+def test_gs_and_taskcluster_urls_are_accepted(workdir, tmp_path):
+    tc = "https://firefox-ci-tc.services.mozilla.com/api/queue/v1/task/abc/artifacts/public/build"
+    cont = {"vocab": {"src": "gs://bucket/vocab.spm", "trg": "gs://bucket/vocab.spm"},
+            "models": {"teacher": {"urls": [tc, "file:///models/t1"], "mode": "use", "type": "default"}}}
+    assert dry_run(workdir, "teacher", configfiles=[TINY, overlay(tmp_path, cont)])["download_model"] == 2
+
+
+# --- errors before any job runs -------------------------------------------------------
+
+
+BAD = [
+    ({"vocab": VOCAB, "models": {"teachers": {"urls": [f"{BASE}/t0"], "mode": "use"}}}, {},
+     "lists 1 URL(s) but experiment.teacher-ensemble is 2"),
+    ({"corpora": {"distillation": corpus("distillation")}}, NO_DATA, "needs continuation.vocab"),
+    ({"vocab": VOCAB, "corpora": {"distillation": corpus("distillation")}}, {},
+     "datasets.train, datasets.mono-src, datasets.mono-trg would not be used"),
+    ({"vocab": VOCAB, "corpora": {"parallel": {**corpus("parallel"), "alignments": f"{BASE}/a.zst"}}},
+     {"datasets": {"train": []}}, "come all three or none"),
+    ({"vocab": VOCAB, "corpora": {"parallel": corpus("parallel")}}, {}, "replaces the training datasets"),
+    ({"vocab": VOCAB, "corpora": {"backtranslations": corpus("backtranslations")}}, {},
+     "replaces back-translating datasets.mono-trg"),
+    ({"models": {"backwards": {"url": f"{BASE}/b", "mode": "use"}}}, {}, "needs continuation.vocab"),
+    ({"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/b", "mode": "reuse"}}}, {}, "reuse"),
+    ({"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/b", "mode": "use", "type": "onnx"}}}, {}, "onnx"),
+    ({"vocab": VOCAB, "modles": {}}, {}, "modles"),
+    ({"vocab": VOCAB, "models": {"teacher": {"urls": ["a", "b"], "mode": "use"},
+                                 "teachers": {"urls": ["a", "b"], "mode": "use"}}}, {}, "both `teacher` and `teachers`"),
+    ({"vocab": {"src": "ftp://host/v.spm", "trg": "ftp://host/v.spm"}}, {}, "ftp://host/v.spm"),
+    ({"vocab": VOCAB, "models": {"teachers": {"urls": [f"{BASE}/t", f"{BASE}/t"], "mode": "use"}}}, {},
+     "repeats a URL"),
+]
+
+
+@pytest.mark.parametrize("cont,extra,message", BAD)
+def test_bad_continuation_is_rejected_before_any_job(workdir, tmp_path, cont, extra, message):
+    result = snakemake(workdir, "-n", configfiles=[TINY, overlay(tmp_path, cont, **extra)], check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (workdir / "results").exists() and not (workdir / "resources").exists()
+
+
+# --- end to end against a local HTTP server ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(tiny_run, tmp_path_factory):
+    """The tiny run's results over HTTP on 127.0.0.1, plus a folder for broken artifacts."""
+    root = tmp_path_factory.mktemp("served")
+    shutil.copytree(tiny_run["workdir"] / RESULTS, root / "run", symlinks=False)
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"root": root, "url": f"http://127.0.0.1:{server.server_address[1]}", "run": tiny_run}
+    server.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def http_recipes(url):
+    run = f"{url}/run"
+    vocab = {"src": f"{run}/vocab/vocab.spm", "trg": f"{run}/vocab/vocab.spm"}
+
+    def files(name, trio=False):
+        spec = {"src": f"{run}/corpus/{name}.xx.zst", "trg": f"{run}/corpus/{name}.yy.zst"}
+        if trio:
+            spec |= {"tok-src": f"{run}/corpus/{name}.tok-xx.zst", "tok-trg": f"{run}/corpus/{name}.tok-yy.zst",
+                     "alignments": f"{run}/corpus/{name}.aln.zst"}
+        return spec
+
+    backwards = {"url": f"{run}/models/backward", "mode": "use", "type": "default"}
+    teachers = {"urls": [f"{run}/models/teacher0", f"{run}/models/teacher1"], "mode": "use", "type": "default"}
+    corpora = {"backtranslations": files("backtranslations"), "parallel": files("parallel")}
+    return {
+        "vocab": vocab,
+        "train-teacher": {"vocab": vocab, "models": {"backwards": backwards}, "corpora": corpora},
+        "distill": {"vocab": vocab, "models": {"backwards": backwards, "teachers": teachers}, "corpora": corpora},
+        "student-only": {"vocab": vocab, "corpora": {"distillation": files("distillation", trio=True)}},
+        "teachers": teachers,
+    }
+
+
+def scores(workdir, experiment):
+    with open(workdir / f"results/{experiment}/evaluation/metrics.csv", encoding="utf-8") as handle:
+        return {(r["model"], r["metric"]): float(r["score"]) for r in csv.DictReader(handle)}
+
+
+def run_recipe(workdir, tmp_path, cont, name, *targets, **top):
+    cfg = overlay(tmp_path, cont, experiment={"name": name}, **top)
+    result = snakemake(workdir, "--cores", "2", *targets, configfiles=[TINY, cfg], timeout=1200)
+    return planned_jobs(result.stdout + result.stderr)
+
+
+def test_use_mode_trains_nothing_and_evaluates_the_download(served, workdir, tmp_path):
+    recipes = http_recipes(served["url"])
+    cont = {"vocab": recipes["vocab"], "models": {"teachers": recipes["teachers"]}}
+    target = "results/use/evaluation/teacher0/toy_test.json"
+    jobs = run_recipe(workdir, tmp_path, cont, "use", target)
+    assert not TRAININGS & set(jobs)
+    assert jobs["download_model"] == 1 and jobs["download_vocab"] == 1
+    original = json.loads((served["run"]["workdir"] / RESULTS / "evaluation/teacher0/toy_test.json").read_text())
+    assert json.loads((workdir / target).read_text())["metrics"] == original["metrics"]
+    # Cached by URL under resources/, with a manifest of what was fetched.
+    manifest = json.loads(next((workdir / "resources/models").glob("*/download.json")).read_text())
+    assert manifest["mode"] == "use" and manifest["files"]["final.npz"].startswith(served["url"])
+
+
+def test_continue_mode_resumes_the_checkpoint(served, workdir, tmp_path):
+    recipes = http_recipes(served["url"])
+    cont = {"vocab": recipes["vocab"], "models": {"teachers": {**recipes["teachers"], "mode": "continue"}}}
+    args = {"marian-args": {"training-teacher": {"preset": "transformer-toy", "after": "240u",
+                                                  "valid-freq": "20u", "save-freq": "20u"}}}
+    jobs = run_recipe(workdir, tmp_path, cont, "cont", "teacher", **args)
+    assert jobs["train_teacher"] == 2 and "train_backward" not in jobs
+    model_dir = workdir / "results/cont/models/teacher0"
+    assert "batches: 240" in (model_dir / "model.npz.progress.yml").read_text()
+    log = (model_dir / "train.log").read_text()
+    # Marian picked up the downloaded progress: the first update logged is past 200.
+    first_update = int(log.split("Up. ", 1)[1].split()[0])
+    assert 200 < first_update <= 240
+    assert "seeded" in (workdir / "logs/cont/train_teacher/teacher0.log").read_text()
+
+
+def test_recipe_distill_with_student_init(served, workdir, tmp_path):
+    recipes = http_recipes(served["url"])
+    student = {"url": f"{served['url']}/run/models/student", "mode": "init", "type": "default"}
+    cont = {**recipes["distill"], "models": {**recipes["distill"]["models"], "student": student}}
+    jobs = run_recipe(workdir, tmp_path, cont, "distill", datasets={"train": [], "mono-trg": []},
+                      experiment={"name": "distill", "finetune-student": False})
+    assert not {"train_teacher", "train_backward", "train_vocab"} & set(jobs)
+    assert {"train_student", "score", "alignments", "export_student"} <= set(jobs)
+    log = (workdir / "results/distill/models/student/train.log").read_text()
+    assert "pretrained-model" in log or "Initialize model weights with the pre-trained model" in log
+    got = scores(workdir, "distill")
+    assert got[("teacher0", "chrf")] == scores(served["run"]["workdir"], "tiny")[("teacher0", "chrf")]
+    provenance = json.loads((workdir / "results/distill/exported/model.json").read_text())["provenance"]
+    assert provenance["teacher1"]["mode"] == "use" and provenance["student"]["mode"] == "init"
+
+
+def test_recipe_student_from_distillation(served, workdir, tmp_path):
+    recipes = http_recipes(served["url"])
+    args = {"marian-args": {"training-student": {"preset": "student-toy", "enc-depth": 1, "after": "100u"}}}
+    jobs = run_recipe(workdir, tmp_path, recipes["student-only"], "only",
+                      datasets={"train": [], "mono-src": [], "mono-trg": []},
+                      experiment={"name": "only", "finetune-student": False}, **args)
+    assert set(jobs) & TRAININGS == {"train_student"}
+    assert "alignments" not in jobs and "download_distillation" in jobs
+    assert set(m for m, _ in scores(workdir, "only")) == {"student", "student-quantized", "baseline-copy"}
+
+
+def test_recipe_train_new_teacher(served, workdir, tmp_path):
+    recipes = http_recipes(served["url"])
+    jobs = run_recipe(workdir, tmp_path, recipes["train-teacher"], "newteacher",
+                      datasets={"train": [], "mono-trg": []},
+                      experiment={"name": "newteacher", "finetune-student": False, "quantize": False})
+    assert jobs["train_teacher"] == 2 and "train_backward" not in jobs and "train_vocab" not in jobs
+    assert (workdir / "results/newteacher/exported/model.json").exists()
+
+
+# --- errors at download time ----------------------------------------------------------
+
+
+def broken(served, name, make):
+    """A copy of a served model or file, damaged by `make`, with its URL."""
+    target = served["root"] / name
+    if not target.exists():
+        make(target)
+    return f"{served['url']}/{name}"
+
+
+def download_error(workdir, tmp_path, cont, target, **top):
+    cfg = overlay(tmp_path, cont, experiment={"name": "err"}, **top)
+    result = snakemake(workdir, "--cores", "1", target, configfiles=[TINY, cfg], check=False)
+    assert result.returncode != 0
+    return result.stdout + result.stderr + "".join(
+        p.read_text() for p in (workdir / "logs/resources").rglob("*.log"))
+
+
+def test_missing_model_url(served, workdir, tmp_path):
+    recipes = http_recipes(served["url"])
+    cont = {"vocab": recipes["vocab"], "models": {"backwards": {"url": f"{served['url']}/nothing", "mode": "use"}}}
+    text = download_error(workdir, tmp_path, cont, "backwards")
+    assert f"no model found under {served['url']}/nothing" in text
+
+
+def test_model_without_decoder_config(served, workdir, tmp_path):
+    def make(target):
+        target.mkdir()
+        shutil.copy(served["root"] / "run/models/backward/final.npz", target / "model.npz")
+
+    url = broken(served, "no-decoder", make)
+    cont = {"vocab": http_recipes(served["url"])["vocab"], "models": {"backwards": {"url": url, "mode": "use"}}}
+    text = download_error(workdir, tmp_path, cont, "backwards")
+    assert "model.npz.decoder.yml is missing" in text
+
+
+def test_vocab_that_does_not_fit_the_model(served, workdir, tmp_path):
+    import vocab
+
+    def make(target):
+        target.mkdir()
+        vocab.train([str(served["root"] / "run/corpus/parallel.xx.zst")], str(target / "vocab.spm"), 150, 500, 1, 1.0)
+
+    other = broken(served, "other-vocab", make)
+    cont = {"vocab": {"src": f"{other}/vocab.spm", "trg": f"{other}/vocab.spm"},
+            "models": {"backwards": {"url": f"{served['url']}/run/models/backward", "mode": "use"}}}
+    text = download_error(workdir, tmp_path, cont, "backwards")
+    assert "does not fit the model" in text
+    # The vocab downloaded before the failure is kept.
+    assert list((workdir / "resources/vocab").glob("*/vocab.spm"))
+
+
+def test_corrupt_corpus_and_line_mismatch(served, workdir, tmp_path):
+    def corrupt(target):
+        target.write_bytes((served["root"] / "run/corpus/parallel.xx.zst").read_bytes()[:-20])
+
+    def short(target):
+        textio.write_lines(target, ["only one line"])
+
+    run = f"{served['url']}/run/corpus"
+    bad = broken(served, "corrupt.xx.zst", corrupt)
+    cont = {"vocab": http_recipes(served["url"])["vocab"],
+            "corpora": {"parallel": {"src": bad, "trg": f"{run}/parallel.yy.zst"}}}
+    text = download_error(workdir, tmp_path, cont, "corpora", datasets={"train": []})
+    assert "corrupt.xx.zst is not a valid zstd file" in text
+    cont["corpora"]["parallel"]["src"] = broken(served, "short.xx.zst", short)
+    text = download_error(workdir, tmp_path, cont, "corpora", datasets={"train": []})
+    assert "line counts differ" in text
+    assert not list((workdir / "resources/corpora").rglob("parallel.*.zst"))
+
+
+def test_checksum_mismatch(served, workdir, tmp_path):
+    recipes = http_recipes(served["url"])
+    cont = {"vocab": {**recipes["vocab"], "sha256": {"src": "0" * 64, "trg": "0" * 64}}}
+    text = download_error(workdir, tmp_path, cont, "vocab")
+    assert "sha256" in text.lower() and "0" * 64 in text
+    assert not list((workdir / "resources").rglob("vocab.spm"))
