@@ -15,10 +15,14 @@ rule alignments:
         ],
     log:
         f"{LOGS}/alignments.log",
+    conda:
+        ENV_DATA
     threads: 2
     resources:
         mem_mb=RES["mem-mb-train"],
+    params:
+        script=script("alignments.py"),
     shell:
-        "{PY} {SCRIPTS}/alignments.py --src {input.src} --trg {input.trg}"
+        "{params.script} --src {input.src} --trg {input.trg}"
         " --src-vocab {input.vocabs[0]} --trg-vocab {input.vocabs[1]}"
         " --output {output.aln} --tok-outputs {output.tok} >{log} 2>&1"

@@ -13,14 +13,18 @@ rule train_backward:
         model=f"{MODELS}/backward/final.npz",
     log:
         f"{LOGS}/train_backward.log",
+    conda:
+        ENV_MARIAN
     threads: RES["train-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        script=script("train.py"),
         marian=MARIAN["train"],
-        model_dir=f"{MODELS}/backward",
+        common=TRAIN_ARGS,
+        model_dir=lambda w, output: os.path.dirname(output.model),
         options=marian_options("training-backward"),
         mode=mode_of("backward"),
         extra=pretrained_args("backward"),
@@ -39,13 +43,17 @@ rule translate_mono_trg:
         f"{TRANS}/mono-trg/out/{{chunk}}.zst",
     log:
         f"{LOGS}/translate_mono_trg/{{chunk}}.log",
+    conda:
+        ENV_MARIAN
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
+        script=script("translate.py"),
         marian=MARIAN["decode"],
+        devices=DEVICES,
         options=marian_options("decoding-backward"),
         nbest="",
     shell:
@@ -64,10 +72,14 @@ rule collect_mono_trg:
         trg=f"{CORPUS}/backtranslations.{TRG}.zst",
     log:
         f"{LOGS}/collect_mono_trg.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("chunks.py"),
     shell:
-        "({PY} {SCRIPTS}/chunks.py join --inputs {input.src} --output {output.src}"
-        " && {PY} {SCRIPTS}/chunks.py join --inputs {input.trg} --output {output.trg})"
+        "({params.script} join --inputs {input.src} --output {output.src}"
+        " && {params.script} join --inputs {input.trg} --output {output.trg})"
         " >{log} 2>&1"

@@ -5,6 +5,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 validate(config, schema="../config/schema/config.schema.yml")
@@ -33,10 +34,23 @@ EVAL = f"{RESULTS}/evaluation"
 EXPORT = f"{RESULTS}/exported"
 LOGS = f"logs/{EXP}"
 
-# Scripts run with the interpreter running Snakemake, from the workflow's own folder.
-PY = sys.executable
+# Scripts run from the workflow's own folder, with the interpreter running Snakemake (or
+# the rule's environment's python under --use-conda).
+USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+PY = "python" if USE_CONDA else sys.executable
 SCRIPTS = str(Path(workflow.basedir) / "scripts")
 PRESETS = str(Path(workflow.basedir) / "config" / "marian")
+DEVICES = f"--devices {MARIAN['devices']} --workspace {MARIAN['workspace']}"
+# Arguments every training shares (see TRAIN_CMD).
+TRAIN_ARGS = f"--preset-dir {PRESETS} --best-model {BEST} {DEVICES}"
+ENV_DATA = "../envs/data.yml"
+ENV_MARIAN = "../envs/marian.yml"
+
+
+def script(name):
+    """The command running one of scripts/."""
+    return f"{PY} {SCRIPTS}/{name}"
+
 
 TEACHERS = [f"teacher{i}" for i in range(N_TEACHERS)]
 
@@ -456,23 +470,22 @@ def metrics_files():
 # --- shell commands shared by rule families ---------------------------------------
 
 # Every training rule names its inputs src/trg/valid_src/valid_trg/vocabs and its params
-# options/mode/extra/seed, so one command serves them all.
+# script/marian/model_dir/options/mode/extra/seed/common, so one command serves them all.
 TRAIN_CMD = (
-    "{PY} {SCRIPTS}/train.py --marian {params.marian:q} --model-dir {params.model_dir}"
+    "{params.script} --marian {params.marian:q} --model-dir {params.model_dir}"
     " --train-src {input.src} --train-trg {input.trg}"
     " --valid-src {input.valid_src} --valid-trg {input.valid_trg}"
     " --src-vocab {input.vocabs[0]} --trg-vocab {input.vocabs[1]}"
-    " --options {params.options:q} --preset-dir {PRESETS} --best-model {BEST}"
-    " --mode {params.mode} {params.extra} --seed {params.seed}"
-    " --devices {MARIAN[devices]} --threads {threads} --workspace {MARIAN[workspace]}"
+    " --options {params.options:q} --mode {params.mode} {params.extra}"
+    " --seed {params.seed} {params.common} --threads {threads}"
     " >>{log} 2>&1"
 )
 
-# Translation rules name their inputs src/models/vocabs (ref optional via params.ref).
+# Translation rules name their inputs src/models/vocabs and their params
+# script/marian/options/nbest/devices.
 TRANSLATE_CMD = (
-    "{PY} {SCRIPTS}/translate.py --marian {params.marian:q} --models {input.models}"
+    "{params.script} --marian {params.marian:q} --models {input.models}"
     " --vocabs {input.vocabs} --input {input.src} --output {output}"
     " --options {params.options:q} {params.nbest}"
-    " --devices {MARIAN[devices]} --threads {threads} --workspace {MARIAN[workspace]}"
-    " >>{log} 2>&1"
+    " {params.devices} --threads {threads} >>{log} 2>&1"
 )

@@ -2,7 +2,6 @@
 # under resources/, keyed by URL, atomically; input functions in common.smk route the
 # consumers to these files. Downloads run as jobs, never while the DAG is built.
 
-DOWNLOAD = f"{PY} {SCRIPTS}/download.py"
 MODEL_BY_KEY = {spec["dir"].rsplit("/", 1)[1]: name for name, spec in CONTINUED.items()}
 
 
@@ -17,11 +16,14 @@ if CONT_VOCAB:
             key="|".join(VOCAB_URLS),
         retries: 2
         localrule: True
+        conda:
+            ENV_DATA
         params:
+            script=script("download.py"),
             url=lambda w: VOCAB_URLS[w.key],
             sha=lambda w: f"--sha256 {VOCAB_SHA[w.key]}" if VOCAB_SHA[w.key] else "",
         shell:
-            "{DOWNLOAD} file --url {params.url:q} --out {output} {params.sha} --log {log}"
+            "{params.script} file --url {params.url:q} --out {output} {params.sha} --log {log}"
 
 
 for kind, spec in CONT_CORPORA.items():
@@ -47,7 +49,10 @@ for kind, spec in CONT_CORPORA.items():
             f"logs/resources/download_{kind}/{corpus_key(kind)}.log",
         retries: 2
         localrule: True
+        conda:
+            ENV_DATA
         params:
+            script=script("download.py"),
             urls=(
                 f"--src-url {shlex.quote(spec['src'])} --trg-url {shlex.quote(spec['trg'])}"
                 + (
@@ -65,7 +70,7 @@ for kind, spec in CONT_CORPORA.items():
                 else ""
             ),
         shell:
-            "{DOWNLOAD} corpus {params.urls} --out-src {output.src} --out-trg {output.trg}"
+            "{params.script} corpus {params.urls} --out-src {output.src} --out-trg {output.trg}"
             " {params.outs} --log {log}"
 
 
@@ -86,7 +91,12 @@ if CONTINUED:
             key="|".join(MODEL_BY_KEY),
         retries: 2
         localrule: True
+        conda:
+            ENV_DATA
         params:
+            script=script("download.py"),
+            src=SRC,
+            trg=TRG,
             url=lambda w: CONTINUED[MODEL_BY_KEY[w.key]]["url"],
             mode=lambda w: CONTINUED[MODEL_BY_KEY[w.key]]["mode"],
             sha=lambda w: (
@@ -96,6 +106,6 @@ if CONTINUED:
             ),
             out_dir=lambda w, output: os.path.dirname(output.model),
         shell:
-            "{DOWNLOAD} model --url {params.url:q} --out-dir {params.out_dir}"
-            " --mode {params.mode} --src {SRC} --trg {TRG} --no-vocab {params.sha}"
+            "{params.script} model --url {params.url:q} --out-dir {params.out_dir}"
+            " --mode {params.mode} --src {params.src} --trg {params.trg} --no-vocab {params.sha}"
             " --check-vocabs {input.vocabs} --log {log}"

@@ -7,14 +7,19 @@ rule generate_toy_corpus:
         toy_files(),
     log:
         f"{LOGS}/generate_toy_corpus.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("toy_corpus.py"),
+        src=SRC,
+        trg=TRG,
         toy=config["toy"],
-        out_dir=f"{DATA}/toy",
+        out_dir=lambda w, output: os.path.dirname(output[0]),
     shell:
-        "{PY} {SCRIPTS}/toy_corpus.py --out-dir {params.out_dir} --src {SRC} --trg {TRG}"
+        "{params.script} --out-dir {params.out_dir} --src {params.src} --trg {params.trg}"
         " --seed {params.toy[seed]} --train {params.toy[train]} --dev {params.toy[dev]}"
         " --test {params.toy[test]} --mono-src {params.toy[mono-src]}"
         " --mono-trg {params.toy[mono-trg]} >{log} 2>&1"
@@ -28,11 +33,15 @@ rule import_dataset:
         f"{DATA}/original/{{dataset}}.{{lang}}.zst",
     log:
         f"{LOGS}/import_dataset/{{dataset}}.{{lang}}.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("chunks.py"),
     shell:
-        "{PY} {SCRIPTS}/chunks.py join --inputs {input:q} --output {output:q} >{log} 2>&1"
+        "{params.script} join --inputs {input:q} --output {output:q} >{log} 2>&1"
 
 
 rule clean_corpus:
@@ -46,13 +55,16 @@ rule clean_corpus:
         stats=f"{DATA}/clean/{{dataset}}.stats.json",
     log:
         f"{LOGS}/clean_corpus/{{dataset}}.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("clean.py"),
         c=config["cleaning"],
     shell:
-        "{PY} {SCRIPTS}/clean.py --src-in {input.src} --trg-in {input.trg}"
+        "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} --stats {output.stats}"
         " --min-words {params.c[min-words]} --max-words {params.c[max-words]}"
         " --max-ratio {params.c[max-length-ratio]} >{log} 2>&1"
@@ -67,13 +79,16 @@ rule clean_mono:
         stats=f"{DATA}/clean/mono/{{dataset}}.{{lang}}.stats.json",
     log:
         f"{LOGS}/clean_mono/{{dataset}}.{{lang}}.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("clean.py"),
         c=config["cleaning"],
     shell:
-        "{PY} {SCRIPTS}/clean.py --src-in {input} --src-out {output.text}"
+        "{params.script} --src-in {input} --src-out {output.text}"
         " --stats {output.stats} --min-words {params.c[min-words]}"
         " --max-words {params.c[max-words]} >{log} 2>&1"
 
@@ -88,11 +103,15 @@ rule merge_corpus:
         trg=f"{CORPUS}/parallel.{TRG}.zst",
     log:
         f"{LOGS}/merge_corpus.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("merge.py"),
     shell:
-        "{PY} {SCRIPTS}/merge.py --src-in {input.src} --trg-in {input.trg}"
+        "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
 
 
@@ -106,11 +125,15 @@ rule merge_devset:
         trg=f"{CORPUS}/devset.{TRG}.zst",
     log:
         f"{LOGS}/merge_devset.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("merge.py"),
     shell:
-        "{PY} {SCRIPTS}/merge.py --src-in {input.src} --trg-in {input.trg}"
+        "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
 
 
@@ -122,13 +145,16 @@ rule merge_mono:
         f"{CORPUS}/mono.{{lang}}.zst",
     log:
         f"{LOGS}/merge_mono/{{lang}}.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("merge.py"),
         max_lines=lambda w: config[
             "mono-max-sentences-src" if w.lang == SRC else "mono-max-sentences-trg"
         ],
     shell:
-        "{PY} {SCRIPTS}/merge.py --src-in {input} --src-out {output}"
+        "{params.script} --src-in {input} --src-out {output}"
         " --max-lines {params.max_lines} >{log} 2>&1"

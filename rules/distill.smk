@@ -11,14 +11,17 @@ checkpoint split_corpus:
         directory(f"{TRANS}/{{part}}/chunks"),
     log:
         f"{LOGS}/split_corpus/{{part}}.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("chunks.py"),
         suffixes=lambda w: "in ref" if w.part == "corpus" else "in",
         lines=EXPERIMENT["split-length"],
     shell:
-        "{PY} {SCRIPTS}/chunks.py split --inputs {input} --suffixes {params.suffixes}"
+        "{params.script} split --inputs {input} --suffixes {params.suffixes}"
         " --out-dir {output} --lines {params.lines} >{log} 2>&1"
 
 
@@ -33,13 +36,17 @@ rule translate_corpus:
         f"{TRANS}/corpus/out/{{chunk}}.zst",
     log:
         f"{LOGS}/translate_corpus/{{chunk}}.log",
+    conda:
+        ENV_MARIAN
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
+        script=script("translate.py"),
         marian=MARIAN["decode"],
+        devices=DEVICES,
         options=marian_options("decoding-teacher"),
         nbest=lambda w, input: (
             f"--nbest {EXPERIMENT['distill-nbest']} --reference {input.ref}"
@@ -60,13 +67,17 @@ rule translate_mono_src:
         f"{TRANS}/mono-src/out/{{chunk}}.zst",
     log:
         f"{LOGS}/translate_mono_src/{{chunk}}.log",
+    conda:
+        ENV_MARIAN
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
+        script=script("translate.py"),
         marian=MARIAN["decode"],
+        devices=DEVICES,
         options=marian_options("decoding-teacher"),
         nbest="",
     shell:
@@ -87,12 +98,16 @@ rule collect_translations:
         f"{LOGS}/collect_translations/{{part}}.log",
     wildcard_constraints:
         part="corpus|mono-src",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("chunks.py"),
     shell:
-        "({PY} {SCRIPTS}/chunks.py join --inputs {input.src} --output {output.src}"
-        " && {PY} {SCRIPTS}/chunks.py join --inputs {input.trg} --output {output.trg})"
+        "({params.script} join --inputs {input.src} --output {output.src}"
+        " && {params.script} join --inputs {input.trg} --output {output.trg})"
         " >{log} 2>&1"
 
 
@@ -108,11 +123,15 @@ rule merge_distillation:
         trg=f"{CORPUS}/distillation-unfiltered.{TRG}.zst",
     log:
         f"{LOGS}/merge_distillation.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("merge.py"),
     shell:
-        "{PY} {SCRIPTS}/merge.py --src-in {input.src} --trg-in {input.trg}"
+        "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
 
 
@@ -127,17 +146,21 @@ rule score:
         f"{CORPUS}/distillation-unfiltered.scores.txt",
     log:
         f"{LOGS}/score.log",
+    conda:
+        ENV_MARIAN
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
+        script=script("score.py"),
+        devices=DEVICES,
         marian=MARIAN["score"],
     shell:
-        "{PY} {SCRIPTS}/score.py --marian {params.marian:q} --model {input.model}"
+        "{params.script} --marian {params.marian:q} --model {input.model}"
         " --vocabs {input.vocabs} --src {input.trg} --trg {input.src} --output {output}"
-        " --devices {MARIAN[devices]} --threads {threads} --workspace {MARIAN[workspace]}"
+        " {params.devices} --threads {threads}"
         " >{log} 2>&1"
 
 
@@ -153,12 +176,15 @@ rule filter_distillation:
         stats=f"{CORPUS}/distillation.filter.json",
     log:
         f"{LOGS}/filter_distillation.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("filter_scores.py"),
         share=EXPERIMENT["score-filter-share"],
     shell:
-        "{PY} {SCRIPTS}/filter_scores.py --src-in {input.src} --trg-in {input.trg}"
+        "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --scores {input.scores} --src-out {output.src} --trg-out {output.trg}"
         " --drop-share {params.share} --stats {output.stats} >{log} 2>&1"

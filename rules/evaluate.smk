@@ -12,21 +12,25 @@ rule evaluate_model:
         f"{LOGS}/evaluate/{{model}}.{{dataset}}.log",
     wildcard_constraints:
         model="|".join(EVAL_MODELS),
+    conda:
+        ENV_MARIAN
     threads: RES["translate-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
+        translate=script("translate.py"),
+        evaluate=script("evaluate.py"),
         marian=MARIAN["decode"],
+        devices=DEVICES,
         vocabs=lambda w: vocabs(eval_direction(w.model)),
         options=lambda w: marian_options(decoding_stage(w.model)),
     shell:
-        "({PY} {SCRIPTS}/translate.py --marian {params.marian:q} --models {input.models}"
+        "({params.translate} --marian {params.marian:q} --models {input.models}"
         " --vocabs {params.vocabs} --input {input.src} --output {output.hyps}"
-        " --options {params.options:q} --devices {MARIAN[devices]} --threads {threads}"
-        " --workspace {MARIAN[workspace]}"
-        " && {PY} {SCRIPTS}/evaluate.py score --hyps {output.hyps} --refs {input.ref}"
+        " --options {params.options:q} {params.devices} --threads {threads}"
+        " && {params.evaluate} score --hyps {output.hyps} --refs {input.ref}"
         " --model {wildcards.model} --dataset {wildcards.dataset}"
         " --output {output.metrics}) >{log} 2>&1"
 
@@ -40,11 +44,15 @@ rule evaluate_baseline:
         f"{EVAL}/baseline-copy/{{dataset}}.json",
     log:
         f"{LOGS}/evaluate/baseline-copy.{{dataset}}.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("evaluate.py"),
     shell:
-        "{PY} {SCRIPTS}/evaluate.py score --hyps {input.src} --refs {input.ref}"
+        "{params.script} score --hyps {input.src} --refs {input.ref}"
         " --model baseline-copy --dataset {wildcards.dataset} --output {output} >{log} 2>&1"
 
 
@@ -55,8 +63,12 @@ rule collect_metrics:
         f"{EVAL}/metrics.csv",
     log:
         f"{LOGS}/collect_metrics.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("evaluate.py"),
     shell:
-        "{PY} {SCRIPTS}/evaluate.py collect --inputs {input} --output {output} >{log} 2>&1"
+        "{params.script} collect --inputs {input} --output {output} >{log} 2>&1"

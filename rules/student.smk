@@ -15,14 +15,18 @@ rule train_student:
         model=f"{MODELS}/student/final.npz",
     log:
         f"{LOGS}/train_student.log",
+    conda:
+        ENV_MARIAN
     threads: RES["train-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        script=script("train.py"),
         marian=MARIAN["train"],
-        model_dir=f"{MODELS}/student",
+        common=TRAIN_ARGS,
+        model_dir=lambda w, output: os.path.dirname(output.model),
         options=marian_options("training-student"),
         mode=mode_of("student"),
         extra=lambda w, input: f"--alignments {input.alignments} {pretrained_args('student')}",
@@ -45,14 +49,18 @@ rule finetune_student:
         model=f"{MODELS}/student-finetuned/final.npz",
     log:
         f"{LOGS}/finetune_student.log",
+    conda:
+        ENV_MARIAN
     threads: RES["train-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        script=script("train.py"),
         marian=MARIAN["train"],
-        model_dir=f"{MODELS}/student-finetuned",
+        common=TRAIN_ARGS,
+        model_dir=lambda w, output: os.path.dirname(output.model),
         options=marian_options("training-student-finetuned"),
         mode="init",
         extra=lambda w, input: (
@@ -71,6 +79,8 @@ rule quantize:
         QUANTIZED,
     log:
         f"{LOGS}/quantize.log",
+    conda:
+        ENV_MARIAN
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
@@ -92,13 +102,20 @@ rule export_student:
         f"{EXPORT}/decoder.yml",
     log:
         f"{LOGS}/export_student.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("export.py"),
+        src=SRC,
+        trg=TRG,
+        export=lambda w, output: os.path.dirname(output[0]),
+        exp=EXP,
         provenance=provenance(),
     shell:
-        "{PY} {SCRIPTS}/export.py --model {input.model} --src-vocab {input.vocabs[0]}"
-        " --trg-vocab {input.vocabs[1]} --metrics {input.metrics} --out-dir {EXPORT}"
-        " --experiment {EXP} --src {SRC} --trg {TRG} --provenance {params.provenance:q}"
+        "{params.script} --model {input.model} --src-vocab {input.vocabs[0]}"
+        " --trg-vocab {input.vocabs[1]} --metrics {input.metrics} --out-dir {params.export}"
+        " --experiment {params.exp} --src {params.src} --trg {params.trg} --provenance {params.provenance:q}"
         " --config {input.config[0]} >{log} 2>&1"

@@ -11,11 +11,15 @@ rule merge_teacher_corpus:
         trg=f"{CORPUS}/teacher.{TRG}.zst",
     log:
         f"{LOGS}/merge_teacher_corpus.log",
+    conda:
+        ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("merge.py"),
     shell:
-        "{PY} {SCRIPTS}/merge.py --src-in {input.src} --trg-in {input.trg}"
+        "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
 
 
@@ -31,14 +35,18 @@ rule train_teacher:
         model=f"{MODELS}/teacher{{index}}/final.npz",
     log:
         f"{LOGS}/train_teacher/teacher{{index}}.log",
+    conda:
+        ENV_MARIAN
     threads: RES["train-threads"]
     resources:
         gpu=RES["gpu"],
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        script=script("train.py"),
         marian=MARIAN["train"],
-        model_dir=lambda w: f"{MODELS}/teacher{w.index}",
+        common=TRAIN_ARGS,
+        model_dir=lambda w, output: os.path.dirname(output.model),
         options=marian_options("training-teacher"),
         mode=lambda w: mode_of(f"teacher{w.index}"),
         extra=lambda w: pretrained_args(f"teacher{w.index}"),

@@ -10,14 +10,17 @@ rule train_vocab:
         f"{LOGS}/train_vocab/{{name}}.log",
     wildcard_constraints:
         name=f"vocab|vocab\\.{SRC}|vocab\\.{TRG}",
+    conda:
+        ENV_DATA
     threads: 2
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("vocab.py"),
         size=EXPERIMENT["spm-vocab-size"],
         sample=EXPERIMENT["spm-sample-size"],
         coverage=EXPERIMENT["spm-character-coverage"],
     shell:
-        "{PY} {SCRIPTS}/vocab.py --corpora {input} --output {output}"
+        "{params.script} --corpora {input} --output {output}"
         " --vocab-size {params.size} --sample-size {params.sample}"
         " --character-coverage {params.coverage} --threads {threads} >{log} 2>&1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import TINY, dry_run, snakemake, write_config
+from conftest import REPO, TINY, dry_run, planned_jobs, snakemake, write_config
 
 DATA_RULES = {"generate_toy_corpus", "import_dataset", "clean_corpus", "merge_corpus"}
 TRAINING = {"train_vocab", "train_backward", "train_teacher", "train_student", "finetune_student"}
@@ -110,3 +110,15 @@ def test_local_dataset_found_in_any_format(workdir, tmp_path):
     (workdir / "corpora" / "mine.yy").write_text("b\n")
     cfg = write_config(tmp_path / "c.yml", "datasets: {train: [local_mine], local-dir: corpora}\n")
     assert dry_run(workdir, "vocab", configfiles=[TINY, cfg])["import_dataset"] >= 2
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "config" / "examples").glob("*.yml")), ids=lambda p: p.stem)
+def test_every_example_config_plans(workdir, example):
+    jobs = dry_run(workdir, configfiles=[example])
+    assert jobs["export_student"] == 1 and jobs["download_vocab"] == 1
+    assert "train_vocab" not in jobs
+
+
+def test_local_profile_as_documented(workdir):
+    result = snakemake(workdir, "-n", "--profile", str(REPO / "profiles" / "local"))
+    assert "train_teacher" in planned_jobs(result.stdout + result.stderr)
