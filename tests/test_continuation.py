@@ -114,10 +114,13 @@ def test_student_modes(workdir, tmp_path, mode, trained):
         assert "quantize" in jobs and "alignments" not in jobs
 
 
-def test_backward_use_mode_drops_backward_training(workdir, tmp_path):
-    cont = {"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/backward", "mode": "use"}}}
+@pytest.mark.parametrize("mode", ["use", "continue", "init"])
+def test_backward_modes(workdir, tmp_path, mode):
+    cont = {"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/backward", "mode": mode}}}
     jobs = dry_run(workdir, "backwards", configfiles=[TINY, overlay(tmp_path, cont)])
-    assert set(jobs) == {"download_vocab", "download_model", "backwards"}
+    assert {"download_vocab", "download_model", "backwards"} <= set(jobs)
+    assert ("train_backward" in jobs) == (mode != "use")
+    assert "train_vocab" not in jobs
 
 
 def test_gs_and_taskcluster_urls_are_accepted(workdir, tmp_path):

@@ -200,3 +200,37 @@ def test_init_mode_starts_fresh_from_weights(toy, tmp_path):
 def test_marian_failure_names_the_command(toy, tmp_path):
     with pytest.raises(SystemExit, match="Marian failed"):
         run_train(toy, tmp_path / "m", "10u", "--options", json.dumps({"no-such-option": 1}))
+
+
+def test_score_gives_one_finite_score_per_line(toy, tmp_path):
+    import score
+
+    run_train(toy, tmp_path / "m", "10u")
+    out = tmp_path / "scores.txt"
+    score.main(["--marian", "pymarian score", "--model", str(tmp_path / "m" / "final.npz"),
+                "--vocabs", str(toy / "vocab.spm"), str(toy / "vocab.spm"),
+                "--src", str(toy / "test.xx.zst"), "--trg", str(toy / "test.yy.zst"),
+                "--output", str(out), "--devices", "cpu"])
+    values = [float(line.split()[0]) for line in out.read_text().splitlines()]
+    assert len(values) == 20 and all(v < 0 for v in values)
+
+
+def test_align_writes_piece_links_and_tokens(toy, tmp_path):
+    import sentencepiece
+
+    out, toks = tmp_path / "a.aln.zst", (str(tmp_path / "a.tok-xx.zst"), str(tmp_path / "a.tok-yy.zst"))
+    n = alignments.align(str(toy / "train.xx.zst"), str(toy / "train.yy.zst"), str(toy / "vocab.spm"),
+                         str(toy / "vocab.spm"), str(out), str(tmp_path), toks)
+    assert n == 400
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(toy / "vocab.spm"))
+    rows = zip(textio.read_lines(out), textio.read_lines(toy / "train.xx.zst"),
+               textio.read_lines(toy / "train.yy.zst"), textio.read_lines(toks[0]))
+    linked = 0
+    for links, src, trg, tok_src in rows:
+        n_src, n_trg = len(sp.encode(src)), len(sp.encode(trg))
+        assert tok_src.split() == sp.encode(src, out_type=str)
+        for link in links.split():
+            i, j = map(int, link.split("-"))
+            assert 0 <= i < n_src and 0 <= j < n_trg
+            linked += 1
+    assert linked > 400 * 3  # every sentence has several links
