@@ -12,6 +12,10 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yml")
 
 
+# `snakemake --report report.html`: this text, then the files rules/report.smk marks.
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/vocab.smk"
@@ -22,6 +26,7 @@ include: "rules/alignments.smk"
 include: "rules/student.smk"
 include: "rules/evaluate.smk"
 include: "rules/continuation.smk"
+include: "rules/report.smk"
 
 
 localrules:
@@ -33,12 +38,14 @@ localrules:
     student,
     evaluate,
     export,
+    report,
 
 
 rule all:
     input:
         rules.export_student.output,
         rules.collect_metrics.output,
+        REPORT_FILES,
 
 
 rule vocab:
@@ -50,29 +57,41 @@ rule corpora:
     input:
         [corpus_file(k, lang) for k in CORPUS_KINDS for lang in (SRC, TRG)],
         rules.merge_devset.output,
+        REPORT_FOR["corpora"],
 
 
 rule backwards:
     input:
         model_file("backward"),
+        REPORT_FOR["backwards"],
 
 
 rule teacher:
     input:
         [model_file(t) for t in TEACHERS],
+        REPORT_FOR["teacher"],
 
 
 rule student:
     input:
         model_file(STUDENT_FINAL),
         QUANTIZED if EXPERIMENT["quantize"] else [],
+        REPORT_FOR["student"],
 
 
 rule evaluate:
     input:
         rules.collect_metrics.output,
+        REPORT_FOR["evaluate"],
 
 
 rule export:
     input:
         rules.export_student.output,
+        REPORT_EXPORT,
+
+
+rule report:
+    """Every report artifact of this run (then: snakemake --report report.html)."""
+    input:
+        REPORT_FILES,

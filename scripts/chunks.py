@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from textio import atomic_write, read_lines  # noqa: E402
+from textio import atomic_write, read_lines, read_text_blocks  # noqa: E402
 
 
 def split(inputs: list[str], suffixes: list[str], out_dir: str, lines: int) -> int:
@@ -39,11 +39,18 @@ def split(inputs: list[str], suffixes: list[str], out_dir: str, lines: int) -> i
 
 
 def join(inputs: list[str], output: str) -> int:
+    """Concatenate the lines of `inputs` (each ended by a newline) into `output`."""
     n = 0
     with atomic_write(output) as out:
         for path in inputs:
-            for line in read_lines(path):
-                out.write(line + "\n")
+            # Whole blocks of lines, not line by line: the same text at a fraction of
+            # the Python work (benchmarks/data_path.py).
+            block = ""
+            for block in read_text_blocks(path):
+                out.write(block)
+                n += block.count("\n")
+            if block and not block.endswith("\n"):
+                out.write("\n")
                 n += 1
     return n
 

@@ -1,10 +1,12 @@
 """Streaming text I/O shared by the scripts: zstd/gzip/plain by suffix, atomic writes.
 
-Every corpus is read and written line by line; nothing here loads a whole file.
+Every corpus is streamed, line by line or in blocks of whole lines; nothing here loads a
+whole file.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import io
@@ -17,6 +19,9 @@ from typing import IO, Iterator
 import zstandard
 
 ZSTD_LEVEL = 6
+# Bytes decompressed per read by the block readers below (read_lines, count_lines,
+# read_text_blocks): big enough that per-block costs vanish, small enough to stay streaming.
+BLOCK_SIZE = 1 << 20
 
 
 def open_read(path: str | os.PathLike) -> IO[str]:
@@ -29,6 +34,37 @@ def open_read(path: str | os.PathLike) -> IO[str]:
     if path.endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8", newline="\n")
     return open(path, encoding="utf-8", newline="\n")
+
+
+def _open_read_binary(path: str | os.PathLike) -> IO[bytes]:
+    path = str(path)
+    if path.endswith(".zst"):
+        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def read_text_blocks(path: str | os.PathLike) -> Iterator[str]:
+    """Yield the text of a corpus in blocks of whole lines, decompressing by suffix.
+
+    Every block but the last ends with a newline; the blocks joined are the file's text
+    (UTF-8, newlines untranslated, as open_read gives it). Memory: about BLOCK_SIZE.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    rest = ""
+    with _open_read_binary(path) as handle:
+        while data := handle.read(BLOCK_SIZE):
+            text = rest + decoder.decode(data)
+            cut = text.rfind("\n") + 1
+            if cut:
+                yield text[:cut]
+                rest = text[cut:]
+            else:
+                rest = text
+    rest += decoder.decode(b"", final=True)
+    if rest:
+        yield rest
 
 
 def _open_write_raw(path: str, handle: IO[bytes]) -> IO[str]:
@@ -85,17 +121,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
 
 def read_lines(path: str | os.PathLike) -> Iterator[str]:
     """Yield lines without their newline."""
-    with open_read(path) as handle:
-        for line in handle:
-            yield line.rstrip("\n")
+    # Splitting blocks of BLOCK_SIZE bytes: ~10% less time than a readline per line
+    # through TextIOWrapper, and close to the cost of making the str objects at all
+    # (benchmarks/data_path.py).
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    rest = ""
+    with _open_read_binary(path) as handle:
+        while data := handle.read(BLOCK_SIZE):
+            lines = (rest + decoder.decode(data)).split("\n")
+            rest = lines.pop()
+            yield from lines
+    rest += decoder.decode(b"", final=True)
+    if rest:
+        yield rest
 
 
 def count_lines(path: str | os.PathLike) -> int:
-    n = 0
-    with open_read(path) as handle:
-        for _ in handle:
-            n += 1
-    return n
+    """Number of lines (a last line without a newline counts); the text must be UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    n, last = 0, b"\n"
+    with _open_read_binary(path) as handle:
+        while data := handle.read(BLOCK_SIZE):
+            decoder.decode(data)  # raises on invalid UTF-8, as reading the lines would
+            n += data.count(b"\n")
+            last = data[-1:]
+    decoder.decode(b"", final=True)
+    return n + (last != b"\n")
 
 
 def write_lines(path: str | os.PathLike, lines) -> int:

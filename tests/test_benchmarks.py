@@ -1,0 +1,35 @@
+"""CI smoke run of the DAG-scale benchmark (benchmarks/dag_scale.py), at a small scale.
+
+Not a timed test and not a performance gate on CI machines: it is here so that the
+benchmark itself keeps working as the workflow changes (the production config still
+validates, the generated mid-run state is still what Snakemake expects, the floor Snakefile
+still plans the same jobs, the I/O audit still runs). The real figures come from running
+the benchmarks by hand: see benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+BENCHMARK = REPO / "benchmarks" / "dag_scale.py"
+
+
+@pytest.mark.timeout(120)
+def test_dag_benchmark_smoke_at_small_scale(tmp_path):
+    """130 chunks (0.1x), 10 datasets, 3 timed dry runs each: a ratio within 2x, exit 0."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARK), "--scales", "0.1", "--reps", "3", "--datasets", "10",
+         "--keep", str(tmp_path / "bench")],
+        capture_output=True, text=True, timeout=110,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    assert re.search(r"^RATIO dag_scale = \d+\.\d\d ", output, re.MULTILINE), output[-4000:]
+    # The I/O audit ran on both configurations and found nothing to report.
+    assert output.count(": OK\n") == 2, output[-4000:]
