@@ -10,12 +10,12 @@ floor Snakefile of dag_scale.py is generated from it, so it has the same jobs an
 
 `audit`: run the whole dry run while recording, with the Python stack of each event:
   - CPython audit events for files and processes and the network: `open`, `os.listdir`,
-    `os.scandir`, `glob.glob`, `subprocess.Popen`, `os.system`, `socket.*`,
-    `urllib.Request`, `http.client.connect`, `ftplib.connect`, …
+    `os.scandir`, `glob.glob`, `subprocess.Popen`, `os.system`, `socket.connect`,
+    `socket.getaddrinfo`, `socket.sendto`, `urllib.Request`, `http.client.connect`, …
   - `os.stat`/`os.lstat` calls (not audit events; wrapped), because `Path.exists()` and
     `os.path.exists()` end up there.
 Events are attributed to the workflow when a frame of its own code (the Snakefile,
-rules/*.smk, scripts/*.py) is on the stack, and to a phase: `parse` (reading the Snakefile)
+rules/*.smk, scripts/*.py) is on the stack (imports it triggers excepted), and to a phase: `parse` (reading the Snakefile)
 or `dag` (from "Building DAG of jobs" to the end of the dry run: input functions, params,
 checkpoints). OUT.json gets counts and examples.
 """
@@ -44,9 +44,14 @@ NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname"
 
 
 def _workflow_frame(frame):
-    """The innermost frame of the workflow's own code on the stack, as 'file:line func'."""
+    """The innermost frame of the workflow's own code on the stack, as 'file:line func'.
+
+    None when there is none, or when Python's import machinery is between it and the event
+    (the workflow importing a module: reading its source is not the workflow's I/O)."""
     while frame is not None:
         name = frame.f_code.co_filename
+        if name.startswith("<frozen importlib"):
+            return None
         if name.startswith(WORKFLOW_FILES):
             rel = os.path.relpath(name, REPO)
             return f"{rel}:{frame.f_lineno} {frame.f_code.co_name}"

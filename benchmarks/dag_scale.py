@@ -331,7 +331,7 @@ def audit_dry_run(args: list[str], out: Path, n_local_sides: int) -> tuple[bool,
         lines.append(f"  dag   {c['event']:<12} x{c['n']:<5} from {', '.join(sorted(where))}")
     for c in parse:
         where = {e["where"].split(" ", 1)[1] for e in examples.get(f"parse/{c['kind']}/{c['event']}", [])}
-        lines.append(f"  parse {c['event']:<12} x{c['n']:<5} from {', '.join(sorted(where))} (reading the Snakefile)")
+        lines.append(f"  parse {c['event']:<12} x{c['n']:<5} from {', '.join(sorted(where))} (Snakemake reading the Snakefile: include, configfile, validate)")
     allowed = {"os.stat", "os.listdir", "os.scandir", "glob.glob", "os.lstat"}
     bad = [c for c in dag if c["event"] not in allowed]
     if bad:

@@ -169,6 +169,9 @@ def analyse(workdir: Path, snakelog: Path, wall: float | None) -> dict:
 
 def report(result: dict, threshold: float, label: str) -> bool:
     wall, marian = result["wall_s"], result["marian_s"]
+    if not marian:
+        print(f"   {label}: no Marian time found in the job logs")
+        return False
     print(f"   {label}: {result['jobs']} jobs, {sum(result['marian_runs'].values())} Marian processes "
           f"(measured by: {', '.join(f'{k} {v}' for k, v in sorted(result['marian_runs'].items()))})")
     print()
@@ -188,10 +191,12 @@ def report(result: dict, threshold: float, label: str) -> bool:
 
 
 def newest_complete_log(workdir: Path) -> Path:
+    """The newest Snakemake log of a run that finished and trained something."""
     logs = sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))
-    complete = [p for p in logs if "steps (100%) done" in p.read_text(errors="replace")]
+    complete = [p for p in logs if "steps (100%) done" in (text := p.read_text(errors="replace"))
+                and re.search(r"^(local)?rule train_\w+:$", text, re.MULTILINE)]
     if not complete:
-        raise SystemExit(f"no complete Snakemake log under {workdir}/.snakemake/log")
+        raise SystemExit(f"no complete Snakemake log of a training run under {workdir}/.snakemake/log")
     return complete[-1]
 
 

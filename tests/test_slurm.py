@@ -309,11 +309,17 @@ def test_cpu_jobs_ask_for_no_gpu(pipeline):
             for call in lines:
                 assert "--gpus" not in call and "--gres" not in call, call
                 assert "-p cpu" in call and "--signal" not in call, call
-    # No GPU in a CPU job's environment either (the jobstep logs it with --verbose).
+    # No GPU in a CPU job's environment either (Snakemake inside the job logs its
+    # environment with --verbose; the test profile keeps these SLURM logs).
     slurm_logs = pipeline["workdir"] / ".snakemake/slurm_logs"
-    for rule in ("rule_clean_corpus", "rule_merge_corpus"):
-        for log in (slurm_logs / rule).rglob("*.log"):
-            assert "CUDA_VISIBLE_DEVICES" not in log.read_text(), log
+    gpu_logs = list((slurm_logs / "rule_train_teacher").rglob("*.log"))
+    assert gpu_logs and all("'CUDA_VISIBLE_DEVICES': '0'" in log.read_text() for log in gpu_logs)
+    cpu_logs = [log for rule in ("clean_corpus", "merge_corpus", "quantize")
+                for log in (slurm_logs / f"rule_{rule}").rglob("*.log")]
+    assert len(cpu_logs) >= 4, cpu_logs
+    for log in cpu_logs:
+        text = log.read_text()
+        assert "environment:" in text and "CUDA_VISIBLE_DEVICES" not in text, log
 
 
 @needs_slurm
@@ -334,3 +340,41 @@ def test_signalled_training_saves_and_resumes(pipeline):
     rule_log = (pipeline["workdir"] / f"logs/{EXP}/train_backward.log").read_text()
     assert "resuming the checkpoint" in rule_log
     assert (model_dir / "final.npz").exists()
+
+
+@needs_slurm
+def test_sigterm_waits_for_jobs_and_ctrl_c_cancels_them(cluster, tmp_path):
+    """What profiles/slurm/README.md says about stopping Snakemake, checked."""
+    (tmp_path / "Snakefile").write_text(
+        'rule sleeper:\n    output: "sleeper.txt"\n    shell: "sleep 300; touch {output}"\n')
+    cmd = [sys.executable, "-m", "snakemake", "--profile", str(PROFILE), "--profile", str(TEST_PROFILE)]
+    with open(tmp_path / "snakemake.log", "w") as log:
+        # SIGINT as at a terminal (a shell's background jobs would inherit it ignored).
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=cluster, stdout=log, stderr=subprocess.STDOUT,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 120
+        jobs = {}
+        while time.time() < deadline and proc.poll() is None:
+            jobs = {j: job for j, job in slurm_jobs(cluster).items() if job["rule"] == "sleeper"}
+            if any(job["state"] == "RUNNING" for job in jobs.values()):
+                break
+            time.sleep(1)
+        (jobid, job), = jobs.items()
+        assert job["state"] == "RUNNING", job
+        # SIGTERM: no new jobs, but the running ones go on and Snakemake waits for them.
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(5)
+        assert proc.poll() is None
+        assert slurm_jobs(cluster)[jobid]["state"] == "RUNNING"
+        # Ctrl-C: Snakemake cancels its SLURM jobs (scancel) and exits.
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=90) != 0
+        assert slurm_jobs(cluster)[jobid]["state"] == "CANCELLED"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = (tmp_path / "snakemake.log").read_text()
+    assert "Will exit after finishing currently running jobs" in text
+    assert "Terminating processes on user request" in text
