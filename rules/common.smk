@@ -472,7 +472,8 @@ def metrics_files():
 # Every training rule names its inputs src/trg/valid_src/valid_trg/vocabs and its params
 # script/marian/model_dir/options/mode/extra/seed/common, so one command serves them all.
 TRAIN_CMD = (
-    "{params.script} --marian {params.marian:q} --model-dir {params.model_dir}"
+    # exec: train.py receives SLURM's SIGTERM itself and waits for Marian to save.
+    "exec {params.script} --marian {params.marian:q} --model-dir {params.model_dir}"
     " --train-src {input.src} --train-trg {input.trg}"
     " --valid-src {input.valid_src} --valid-trg {input.valid_trg}"
     " --src-vocab {input.vocabs[0]} --trg-vocab {input.vocabs[1]}"

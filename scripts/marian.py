@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -87,12 +88,21 @@ def device_args(mode: str, threads: int, workspace: int, log=print) -> list[str]
 
 
 def run(cmd: list[str], **kwargs) -> None:
-    """Run a Marian command (output goes to this process's stdout/stderr); raise on failure."""
+    """Run a Marian command (output goes to this process's stdout/stderr); raise on failure.
+
+    SIGTERM (a cluster's time-limit warning) is passed on to Marian and waited for, so a
+    training saves its checkpoint (--sigterm save-and-exit) before this process exits.
+    """
     printable = shlex.join(cmd)
     print(f"+ {printable}", file=sys.stderr, flush=True)
-    result = subprocess.run(cmd, **kwargs)
-    if result.returncode != 0:
-        raise SystemExit(f"Marian failed with exit code {result.returncode}: {printable}")
+    proc = subprocess.Popen(cmd, **kwargs)
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
+    try:
+        returncode = proc.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if returncode != 0:
+        raise SystemExit(f"Marian failed with exit code {returncode}: {printable}")
 
 
 def logger(tag: str):

@@ -18,6 +18,7 @@ import toy_corpus
 import train
 import translate
 import vocab
+from conftest import SCRIPTS as REPO_SCRIPTS
 
 
 def test_options_to_args():
@@ -234,3 +235,37 @@ def test_align_writes_piece_links_and_tokens(toy, tmp_path):
             assert 0 <= i < n_src and 0 <= j < n_trg
             linked += 1
     assert linked > 400 * 3  # every sentence has several links
+
+
+def test_sigterm_is_passed_on_and_waited_for(tmp_path):
+    """marian.run forwards SIGTERM to the child and waits for it (here: a child that
+    traps TERM, writes a file, and exits non-zero, as Marian's save-and-exit does)."""
+    import signal
+    import subprocess
+    import sys as _sys
+    import textwrap
+
+    child = textwrap.dedent(f"""
+        import signal, sys, time
+        def stop(*_):
+            time.sleep(0.5)
+            open({str(tmp_path / 'saved')!r}, 'w').write('ok')
+            sys.exit(143)
+        signal.signal(signal.SIGTERM, stop)
+        open({str(tmp_path / 'started')!r}, 'w').write('1')
+        time.sleep(30)
+    """)
+    runner = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(REPO_SCRIPTS)!r})
+        import marian
+        marian.run([sys.executable, "-c", {child!r}])
+    """)
+    proc = subprocess.Popen([_sys.executable, "-c", runner], stderr=subprocess.PIPE, text=True)
+    import time
+    deadline = time.time() + 20
+    while not (tmp_path / "started").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    assert (tmp_path / "saved").read_text() == "ok"
+    assert proc.returncode != 0 and "exit code 143" in err

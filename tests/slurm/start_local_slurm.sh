@@ -33,6 +33,9 @@ done
 if [ -s "$state/slurmctld.pid" ] && kill -0 "$(cat "$state/slurmctld.pid")" 2>/dev/null; then
   die "already running from $state (stop it with stop_local_slurm.sh $state)"
 fi
+for daemon in slurmctld slurmd; do
+  ! pgrep -x "$daemon" >/dev/null || die "a $daemon already runs on this machine (its ports are taken)"
+done
 
 mkdir -p "$conf_dir" "$state"/{spool,ctld,log} /run/munge /var/log/munge /var/lib/munge /etc/munge
 cpus=$(nproc)
