@@ -21,6 +21,7 @@ rule train_backward:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        space=script("diskspace.py"),
         script=script("train.py"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,
@@ -40,7 +41,8 @@ rule translate_mono_trg:
         models=[model_file("backward")],
         vocabs=vocabs("backward"),
     output:
-        f"{TRANS}/mono-trg/out/{{chunk}}.zst",
+        # Joined by collect_mono_trg, then not read again.
+        temp(f"{TRANS}/mono-trg/out/{{chunk}}.zst"),
     log:
         f"{LOGS}/translate_mono_trg/{{chunk}}.log",
     conda:

@@ -1,6 +1,7 @@
 import hashlib
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -8,7 +9,40 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
+# Keys of upstream (Taskcluster) configs that mean nothing here: warned about and dropped,
+# so such configs can be brought over instead of failing validation.
+TASKCLUSTER_ONLY = {
+    "taskcluster": "worker settings belong in `resources` and a profile (profiles/)",
+    "wandb-publication": "Weights & Biases publishing is not supported; `snakemake "
+    "--report report.html` shows the training curves",
+    "target-stage": "name the stage as a target instead, e.g. `snakemake student` "
+    "(targets: vocab, corpora, backwards, teacher, student, evaluate, export, all)",
+}
+for _key, _hint in TASKCLUSTER_ONLY.items():
+    if _key in config:
+        del config[_key]
+        print(
+            f"WARNING: config key `{_key}` only means something on Taskcluster and is "
+            f"ignored: {_hint}",
+            file=sys.stderr,
+        )
+
 validate(config, schema="../config/schema/config.schema.yml")
+
+# Marian options the workflow sets itself: from config they could write (model, logs,
+# outputs) or run (valid-script-path) outside the results tree.
+MARIAN_RESERVED = (
+    "config dump-config model models pretrained-model train-sets vocabs valid-sets "
+    "valid-translation-output valid-script-path valid-script-args log valid-log tempdir "
+    "sqlite guided-alignment input output n-best"
+).split()
+for _stage, _options in config["marian-args"].items():
+    _reserved = sorted(set(_options or {}) & set(MARIAN_RESERVED))
+    if _reserved:
+        raise ValueError(
+            f"config marian-args.{_stage} sets {', '.join(_reserved)}: the workflow sets "
+            "these Marian options itself (paths under results/); remove them"
+        )
 
 EXPERIMENT = config["experiment"]
 EXP = EXPERIMENT["name"]
@@ -226,7 +260,8 @@ STUDENT_FINAL = (
 
 
 wildcard_constraints:
-    dataset=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    # Dataset stems (see dataset_stem), never raw dataset names.
+    dataset=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     lang=f"{SRC}|{TRG}",
     index=r"\d+",
     chunk=r"\d+",
@@ -292,12 +327,73 @@ def import_source(wildcards):
     return f"{base}.zst"  # missing: Snakemake reports this file by name
 
 
+# Downloaded datasets (scripts/importers.py). Names never reach a path or a shell command
+# raw: each maps to a file stem used as the {dataset} wildcard, and STEMS maps stems back.
+from importers import ImporterError, check_dataset, dataset_stem  # noqa: E402
+
+DATASET_KINDS = ("train", "devtest", "test", "mono-src", "mono-trg")
+
+
+def dataset_stems():
+    """stem -> name of every configured dataset; config errors stop here, before any job."""
+    found = {}
+    for kind in DATASET_KINDS:
+        langs = {"mono-src": [SRC], "mono-trg": [TRG]}.get(kind, [SRC, TRG])
+        for name in DATASETS[kind]:
+            try:
+                stem = dataset_stem(name)
+                check_dataset(name, langs)
+            except ImporterError as error:
+                raise ValueError(f"config datasets.{kind}: {error}") from None
+            if found.setdefault(stem, name) != name:
+                raise ValueError(
+                    f"config datasets: {found[stem]!r} and {name!r} map to the same file "
+                    f"name {stem}: keep one of them"
+                )
+    return found
+
+
+STEMS = dataset_stems()
+
+
+def stems(datasets):
+    """File stems of dataset names (toy_ and local_ names are their own stems)."""
+    return [dataset_stem(d) for d in datasets]
+
+
+def downloaded(stem):
+    return not STEMS[stem].startswith(("toy_", "local_"))
+
+
+# A downloaded dataset used as parallel data is imported in one job for both languages;
+# one used only as monolingual data, in one job per language.
+PARALLEL_STEMS = sorted(
+    {s for k in ("train", "devtest", "test") for s in stems(DATASETS[k])}
+)
+DOWNLOAD_PARALLEL = [s for s in PARALLEL_STEMS if downloaded(s)]
+DOWNLOAD_MONO = sorted(
+    s
+    for s in set(stems(DATASETS["mono-src"] + DATASETS["mono-trg"]))
+    if downloaded(s) and s not in PARALLEL_STEMS
+)
+MIRRORS = json.dumps(DATASETS.get("mirrors") or {}, sort_keys=True)
+DOWNLOADS = {"max-bytes": 50 * 10**9, "retries": 4, "timeout": 60} | config.get(
+    "downloads", {}
+)
+
+
+def stem_regex(names):
+    """A wildcard constraint matching exactly these stems (none: matches nothing)."""
+    return "|".join(re.escape(s) for s in names) or "(?!)"
+
+
 def clean_parallel_files(datasets, lang):
-    return [f"{DATA}/clean/{d}.{lang}.zst" for d in datasets]
+    return [f"{DATA}/clean/{d}.{lang}.zst" for d in stems(datasets)]
 
 
 def mono_datasets(lang):
-    return DATASETS["mono-src"] if lang == SRC else DATASETS["mono-trg"]
+    """Stems of the monolingual datasets of a language."""
+    return stems(DATASETS["mono-src"] if lang == SRC else DATASETS["mono-trg"])
 
 
 HAS_MONO_SRC = bool(DATASETS["mono-src"])
@@ -329,6 +425,94 @@ def alignments_file():
     if DISTILLATION_GIVEN and "alignments" in CONT_CORPORA["distillation"]:
         return f"resources/corpora/{corpus_key('distillation')}/distillation.aln.zst"
     return f"{CORPUS}/distillation.aln.zst"
+
+
+# --- cleaning (scripts/clean.py, options in config `cleaning`) ------------------------
+
+CLEANING = config["cleaning"]
+BICLEANER = CLEANING["bicleaner"]
+MERGE = config["merge"]
+LANGID = {True: "on", False: "off", "auto": "auto"}[CLEANING["langid"]]
+# The rule-based cleaning writes here; with the neural filter on, bicleaner_corpus reads
+# it and writes {DATA}/clean/, which the merge rules and the report read.
+CLEAN_RULES = f"{DATA}/clean-rules" if BICLEANER["enabled"] else f"{DATA}/clean"
+
+
+def check_cleaning():
+    """Cleaning settings that cannot work: stop before any job runs."""
+    import importlib.util
+    import shutil
+
+    import clean
+
+    if LANGID == "on":
+        for key, lang in (("src", SRC), ("trg", TRG)):
+            if clean.langid_code(lang) is None:
+                raise ValueError(
+                    f"config cleaning.langid is true but py3langid does not know "
+                    f"experiment.{key} '{lang}': set cleaning.langid to auto (on only for "
+                    "the languages it knows) or false"
+                )
+    uses_langid = LANGID != "off" and any(clean.langid_code(l) for l in (SRC, TRG))
+    if uses_langid and not USE_CONDA and not importlib.util.find_spec("py3langid"):
+        raise ValueError(
+            "config cleaning.langid needs the py3langid package, which is not installed: "
+            "pip install -r requirements.txt, or set cleaning.langid: false"
+        )
+    if BICLEANER["enabled"]:
+        tool = shlex.split(BICLEANER["command"])[0]
+        # Under --use-conda the tool comes with envs/bicleaner.yml.
+        if not USE_CONDA and not shutil.which(tool):
+            raise ValueError(
+                f"config cleaning.bicleaner.enabled is true but its command `{tool}` "
+                "(cleaning.bicleaner.command) is not on PATH: install bicleaner-ai "
+                "(pip install bicleaner-ai) or set cleaning.bicleaner.enabled: false"
+            )
+        if not BICLEANER["model"]:
+            raise ValueError(
+                "config cleaning.bicleaner.enabled is true but cleaning.bicleaner.model is "
+                "empty: give the bicleaner-ai model (a directory or a Hugging Face id)"
+            )
+
+
+check_cleaning()
+
+
+def clean_options(src, trg=None):
+    """clean.py's options from config `cleaning`, for one language or a pair."""
+    c = CLEANING
+    scripts = [f"{lang}={'+'.join(names)}" for lang, names in c["scripts"].items()]
+    return " ".join(
+        [f"--src-lang {src}"]
+        + ([f"--trg-lang {trg}"] if trg else [])
+        + [
+            f"--normalization {c['normalization']}",
+            f"--min-words {c['min-words']} --max-words {c['max-words']}",
+            f"--max-chars {c['max-chars']} --max-ratio {c['max-length-ratio']}",
+            "--drop-identical" if c["drop-identical"] else "--no-drop-identical",
+            "--numbers" if c["numbers-mismatch"] else "--no-numbers",
+            f"--min-script-share {c['min-script-share']}",
+            f"--langid {LANGID} --langid-threshold {c['langid-threshold']}",
+        ]
+        + ([f"--scripts {' '.join(scripts)}"] if scripts else [])
+    )
+
+
+def clean_stats_files(wildcards):
+    """The statistics of the datasets of one use (train, devtest, mono-src, mono-trg)."""
+    if wildcards.split in ("train", "devtest"):
+        return [
+            f"{DATA}/clean/{d}.stats.json" for d in stems(DATASETS[wildcards.split])
+        ]
+    lang = SRC if wildcards.split == "mono-src" else TRG
+    return [f"{DATA}/clean/mono/{d}.{lang}.stats.json" for d in mono_datasets(lang)]
+
+
+# merge.py's options from config `merge`: dedup key, shuffle, bucket size (memory bound).
+MERGE_OPTIONS = (
+    f"--seed {EXPERIMENT['seed']} --bucket-mb {MERGE['bucket-mb']}"
+    f" --dedup {MERGE['dedup']} {'--shuffle' if MERGE['shuffle'] else '--no-shuffle'}"
+)
 
 
 # --- models -------------------------------------------------------------------------
@@ -463,15 +647,18 @@ def decoding_stage(model):
 
 
 def metrics_files():
-    files = [f"{EVAL}/{m}/{d}.json" for m in EVAL_MODELS for d in DATASETS["test"]]
-    return files + [f"{EVAL}/baseline-copy/{d}.json" for d in DATASETS["test"]]
+    tests = stems(DATASETS["test"])
+    files = [f"{EVAL}/{m}/{d}.json" for m in EVAL_MODELS for d in tests]
+    return files + [f"{EVAL}/baseline-copy/{d}.json" for d in tests]
 
 
 # --- shell commands shared by rule families ---------------------------------------
 
 # Every training rule names its inputs src/trg/valid_src/valid_trg/vocabs and its params
-# script/marian/model_dir/options/mode/extra/seed/common, so one command serves them all.
+# script/space/marian/model_dir/options/mode/extra/seed/common, so one command serves them all.
 TRAIN_CMD = (
+    # Warn (console and log) when the filesystem lacks the space training needs.
+    "{params.space} train --inputs {input} --target {params.model_dir} --log {log} && "
     # exec: train.py receives SLURM's SIGTERM itself and waits for Marian to save.
     "exec {params.script} --marian {params.marian:q} --model-dir {params.model_dir}"
     " --train-src {input.src} --train-trg {input.trg}"

@@ -3,6 +3,11 @@
 # consumers to these files. Downloads run as jobs, never while the DAG is built.
 
 MODEL_BY_KEY = {spec["dir"].rsplit("/", 1)[1]: name for name, spec in CONTINUED.items()}
+# Limits of every download (config `downloads`); numbers only, validated by the schema.
+DL = config["downloads"]
+DOWNLOAD_LIMITS = (
+    f"--max-bytes {DL['max-bytes']} --retries {DL['retries']} --timeout {DL['timeout']}"
+)
 
 
 if CONT_VOCAB:
@@ -20,10 +25,12 @@ if CONT_VOCAB:
             ENV_DATA
         params:
             script=script("download.py"),
+            limits=DOWNLOAD_LIMITS,
             url=lambda w: VOCAB_URLS[w.key],
             sha=lambda w: f"--sha256 {VOCAB_SHA[w.key]}" if VOCAB_SHA[w.key] else "",
         shell:
-            "{params.script} file --url {params.url:q} --out {output} {params.sha} --log {log}"
+            "{params.script} file --url {params.url:q} --out {output} --spm {params.sha}"
+            " {params.limits} --log {log}"
 
 
 for kind, spec in CONT_CORPORA.items():
@@ -53,6 +60,7 @@ for kind, spec in CONT_CORPORA.items():
             ENV_DATA
         params:
             script=script("download.py"),
+            limits=DOWNLOAD_LIMITS,
             urls=(
                 f"--src-url {shlex.quote(spec['src'])} --trg-url {shlex.quote(spec['trg'])}"
                 + (
@@ -71,7 +79,7 @@ for kind, spec in CONT_CORPORA.items():
             ),
         shell:
             "{params.script} corpus {params.urls} --out-src {output.src} --out-trg {output.trg}"
-            " {params.outs} --log {log}"
+            " {params.outs} {params.limits} --log {log}"
 
 
 if CONTINUED:
@@ -95,6 +103,7 @@ if CONTINUED:
             ENV_DATA
         params:
             script=script("download.py"),
+            limits=DOWNLOAD_LIMITS,
             src=SRC,
             trg=TRG,
             url=lambda w: CONTINUED[MODEL_BY_KEY[w.key]]["url"],
@@ -108,4 +117,4 @@ if CONTINUED:
         shell:
             "{params.script} model --url {params.url:q} --out-dir {params.out_dir}"
             " --mode {params.mode} --src {params.src} --trg {params.trg} --no-vocab {params.sha}"
-            " --check-vocabs {input.vocabs} --log {log}"
+            " --check-vocabs {input.vocabs} {params.limits} --log {log}"

@@ -26,13 +26,15 @@ rule generate_toy_corpus:
 
 
 rule import_dataset:
-    """Bring one side of a dataset into the workflow as .zst."""
+    """Bring one side of a toy_ or local_ dataset into the workflow as .zst."""
     input:
         import_source,
     output:
         f"{DATA}/original/{{dataset}}.{{lang}}.zst",
     log:
         f"{LOGS}/import_dataset/{{dataset}}.{{lang}}.log",
+    wildcard_constraints:
+        dataset=r"(toy|local)_[A-Za-z0-9_-]+",
     conda:
         ENV_DATA
     threads: 1
@@ -41,33 +43,120 @@ rule import_dataset:
     params:
         script=script("chunks.py"),
     shell:
-        "{params.script} join --inputs {input:q} --output {output:q} >{log} 2>&1"
+        "{params.script} join --verify --inputs {input:q} --output {output:q} >{log} 2>&1"
 
 
-rule clean_corpus:
-    """Normalize and filter one parallel dataset."""
-    input:
+# Downloaded datasets (scripts/importers.py): archives are cached under resources/ by URL,
+# shared between experiments; the name reaches the script quoted, looked up by stem.
+IMPORT_CMD = (
+    "{params.script} --dataset {params.name:q} --langs {params.langs}"
+    " --outputs {output} --cache-dir resources/downloads --mtdata-dir resources/mtdata"
+    " --mirrors {params.mirrors:q} --max-bytes {params.net[max-bytes]}"
+    " --retries {params.net[retries]} --timeout {params.net[timeout]} >{log} 2>&1"
+)
+
+
+rule import_parallel:
+    """Download a parallel dataset: both languages in one job."""
+    output:
         src=f"{DATA}/original/{{dataset}}.{SRC}.zst",
         trg=f"{DATA}/original/{{dataset}}.{TRG}.zst",
-    output:
-        src=f"{DATA}/clean/{{dataset}}.{SRC}.zst",
-        trg=f"{DATA}/clean/{{dataset}}.{TRG}.zst",
-        stats=f"{DATA}/clean/{{dataset}}.stats.json",
     log:
-        f"{LOGS}/clean_corpus/{{dataset}}.log",
+        f"{LOGS}/import_parallel/{{dataset}}.log",
+    wildcard_constraints:
+        dataset=stem_regex(DOWNLOAD_PARALLEL),
     conda:
         ENV_DATA
     threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        script=script("importers.py"),
+        name=lambda w: STEMS[w.dataset],
+        langs=f"{SRC} {TRG}",
+        mirrors=MIRRORS,
+        net=DOWNLOADS,
+    shell:
+        IMPORT_CMD
+
+
+rule import_mono:
+    """Download one language of a dataset used only as monolingual data."""
+    output:
+        f"{DATA}/original/{{dataset}}.{{lang}}.zst",
+    log:
+        f"{LOGS}/import_mono/{{dataset}}.{{lang}}.log",
+    wildcard_constraints:
+        dataset=stem_regex(DOWNLOAD_MONO),
+    conda:
+        ENV_DATA
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("importers.py"),
+        name=lambda w: STEMS[w.dataset],
+        langs=lambda w: w.lang,
+        mirrors=MIRRORS,
+        net=DOWNLOADS,
+    shell:
+        IMPORT_CMD
+
+
+rule clean_corpus:
+    """Normalize and filter one parallel dataset (rule-based filters, language id)."""
+    input:
+        src=f"{DATA}/original/{{dataset}}.{SRC}.zst",
+        trg=f"{DATA}/original/{{dataset}}.{TRG}.zst",
+    output:
+        src=f"{CLEAN_RULES}/{{dataset}}.{SRC}.zst",
+        trg=f"{CLEAN_RULES}/{{dataset}}.{TRG}.zst",
+        stats=f"{CLEAN_RULES}/{{dataset}}.stats.json",
+    log:
+        f"{LOGS}/clean_corpus/{{dataset}}.log",
+    conda:
+        ENV_DATA
+    # Worker processes over blocks of lines; a small dataset stays on one.
+    threads: CLEANING["threads"]
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    params:
         script=script("clean.py"),
-        c=config["cleaning"],
+        options=clean_options(SRC, TRG),
     shell:
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} --stats {output.stats}"
-        " --min-words {params.c[min-words]} --max-words {params.c[max-words]}"
-        " --max-ratio {params.c[max-length-ratio]} >{log} 2>&1"
+        " {params.options} --workers {threads} >{log} 2>&1"
+
+
+if BICLEANER["enabled"]:
+
+    rule bicleaner_corpus:
+        """Keep the pairs of a cleaned dataset that bicleaner-ai scores high enough."""
+        input:
+            src=f"{CLEAN_RULES}/{{dataset}}.{SRC}.zst",
+            trg=f"{CLEAN_RULES}/{{dataset}}.{TRG}.zst",
+            stats=f"{CLEAN_RULES}/{{dataset}}.stats.json",
+        output:
+            src=f"{DATA}/clean/{{dataset}}.{SRC}.zst",
+            trg=f"{DATA}/clean/{{dataset}}.{TRG}.zst",
+            stats=f"{DATA}/clean/{{dataset}}.stats.json",
+        log:
+            f"{LOGS}/bicleaner_corpus/{{dataset}}.log",
+        conda:
+            "../envs/bicleaner.yml"
+        threads: CLEANING["threads"]
+        resources:
+            mem_mb=RES["mem-mb-data"],
+        params:
+            script=script("neural_filter.py"),
+            command=f"{BICLEANER['command']} {BICLEANER['model']}",
+            threshold=BICLEANER["threshold"],
+        shell:
+            "BICLEANER_AI_THREADS={threads} {params.script} --src-in {input.src}"
+            " --trg-in {input.trg} --src-out {output.src} --trg-out {output.trg}"
+            " --command {params.command:q} --threshold {params.threshold}"
+            " --stats-in {input.stats} --stats-out {output.stats} >{log} 2>&1"
 
 
 rule clean_mono:
@@ -81,23 +170,45 @@ rule clean_mono:
         f"{LOGS}/clean_mono/{{dataset}}.{{lang}}.log",
     conda:
         ENV_DATA
-    threads: 1
+    threads: CLEANING["threads"]
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
         script=script("clean.py"),
-        c=config["cleaning"],
+        options=lambda w: clean_options(w.lang),
     shell:
         "{params.script} --src-in {input} --src-out {output.text}"
-        " --stats {output.stats} --min-words {params.c[min-words]}"
-        " --max-words {params.c[max-words]} >{log} 2>&1"
+        " --stats {output.stats} {params.options} --workers {threads} >{log} 2>&1"
+
+
+rule cleaning_table:
+    """Lines each cleaning filter dropped, a row per dataset of one use: a TSV table."""
+    input:
+        clean_stats_files,
+    output:
+        f"{DATA}/clean/{{split}}.stats.tsv",
+    log:
+        f"{LOGS}/cleaning_table/{{split}}.log",
+    wildcard_constraints:
+        split="train|devtest|mono-src|mono-trg",
+    conda:
+        ENV_DATA
+    threads: 1
+    resources:
+        mem_mb=RES["mem-mb-data"],
+    params:
+        script=script("clean_table.py"),
+    shell:
+        "{params.script} --stats {input} --output {output} >{log} 2>&1"
 
 
 rule merge_corpus:
-    """All cleaned training datasets in one deduplicated parallel corpus."""
+    """All cleaned training datasets in one deduplicated, shuffled parallel corpus."""
     input:
         src=clean_parallel_files(DATASETS["train"], SRC),
         trg=clean_parallel_files(DATASETS["train"], TRG),
+        # Built with the corpus: the cleaning statistics of its datasets.
+        table=f"{DATA}/clean/train.stats.tsv",
     output:
         src=f"{CORPUS}/parallel.{SRC}.zst",
         trg=f"{CORPUS}/parallel.{TRG}.zst",
@@ -109,17 +220,21 @@ rule merge_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        space=script("diskspace.py"),
         script=script("merge.py"),
+        options=MERGE_OPTIONS,
     shell:
+        "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
-        " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
+        " --src-out {output.src} --trg-out {output.trg} {params.options} >>{log} 2>&1"
 
 
 rule merge_devset:
-    """The validation set of every training, from the devtest datasets."""
+    """The validation set of every training, from the devtest datasets (not shuffled)."""
     input:
         src=clean_parallel_files(DATASETS["devtest"], SRC),
         trg=clean_parallel_files(DATASETS["devtest"], TRG),
+        table=f"{DATA}/clean/devtest.stats.tsv",
     output:
         src=f"{CORPUS}/devset.{SRC}.zst",
         trg=f"{CORPUS}/devset.{TRG}.zst",
@@ -134,13 +249,18 @@ rule merge_devset:
         script=script("merge.py"),
     shell:
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
-        " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
+        " --src-out {output.src} --trg-out {output.trg} --no-shuffle >{log} 2>&1"
 
 
 rule merge_mono:
-    """Monolingual data of one language, deduplicated and capped."""
+    """Monolingual data of one language: deduplicated, without the lines of the parallel
+    corpus's side in that language, shuffled, and a uniform sample when over the cap."""
     input:
-        lambda w: [f"{DATA}/clean/mono/{d}.{w.lang}.zst" for d in mono_datasets(w.lang)],
+        text=lambda w: [
+            f"{DATA}/clean/mono/{d}.{w.lang}.zst" for d in mono_datasets(w.lang)
+        ],
+        parallel=lambda w: corpus_file("parallel", w.lang),
+        table=lambda w: f"{DATA}/clean/mono-{'src' if w.lang == SRC else 'trg'}.stats.tsv",
     output:
         f"{CORPUS}/mono.{{lang}}.zst",
     log:
@@ -151,10 +271,15 @@ rule merge_mono:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        space=script("diskspace.py"),
         script=script("merge.py"),
         max_lines=lambda w: config[
             "mono-max-sentences-src" if w.lang == SRC else "mono-max-sentences-trg"
         ],
+        seed=EXPERIMENT["seed"],
+        bucket_mb=MERGE["bucket-mb"],
     shell:
-        "{params.script} --src-in {input} --src-out {output}"
-        " --max-lines {params.max_lines} >{log} 2>&1"
+        "{params.space} merge --inputs {input} --target {output} --log {log} && "
+        "{params.script} --src-in {input.text} --src-out {output}"
+        " --exclude {input.parallel} --max-lines {params.max_lines}"
+        " --seed {params.seed} --bucket-mb {params.bucket_mb} >>{log} 2>&1"

@@ -17,12 +17,14 @@ checkpoint split_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        space=script("diskspace.py"),
         script=script("chunks.py"),
         suffixes=lambda w: "in ref" if w.part == "corpus" else "in",
         lines=EXPERIMENT["split-length"],
     shell:
+        "{params.space} split --inputs {input} --target {output} --log {log} && "
         "{params.script} split --inputs {input} --suffixes {params.suffixes}"
-        " --out-dir {output} --lines {params.lines} >{log} 2>&1"
+        " --out-dir {output} --lines {params.lines} >>{log} 2>&1"
 
 
 rule translate_corpus:
@@ -33,7 +35,8 @@ rule translate_corpus:
         models=[model_file(t) for t in TEACHERS],
         vocabs=vocabs("forward"),
     output:
-        f"{TRANS}/corpus/out/{{chunk}}.zst",
+        # Joined by collect_translations, then not read again.
+        temp(f"{TRANS}/corpus/out/{{chunk}}.zst"),
     log:
         f"{LOGS}/translate_corpus/{{chunk}}.log",
     conda:
@@ -64,7 +67,7 @@ rule translate_mono_src:
         models=[model_file(t) for t in TEACHERS],
         vocabs=vocabs("forward"),
     output:
-        f"{TRANS}/mono-src/out/{{chunk}}.zst",
+        temp(f"{TRANS}/mono-src/out/{{chunk}}.zst"),
     log:
         f"{LOGS}/translate_mono_src/{{chunk}}.log",
     conda:
@@ -119,8 +122,9 @@ rule merge_distillation:
         trg=[f"{TRANS}/corpus.{TRG}.zst"]
         + ([f"{TRANS}/mono-src.{TRG}.zst"] if HAS_MONO_SRC else []),
     output:
-        src=f"{CORPUS}/distillation-unfiltered.{SRC}.zst",
-        trg=f"{CORPUS}/distillation-unfiltered.{TRG}.zst",
+        # Read only by score and filter_distillation (the filtered corpus is kept).
+        src=temp(f"{CORPUS}/distillation-unfiltered.{SRC}.zst"),
+        trg=temp(f"{CORPUS}/distillation-unfiltered.{TRG}.zst"),
     log:
         f"{LOGS}/merge_distillation.log",
     conda:
@@ -129,10 +133,12 @@ rule merge_distillation:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        space=script("diskspace.py"),
         script=script("merge.py"),
     shell:
+        "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
-        " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
+        " --src-out {output.src} --trg-out {output.trg} >>{log} 2>&1"
 
 
 rule score:
@@ -143,7 +149,7 @@ rule score:
         model=model_file("backward"),
         vocabs=vocabs("backward"),
     output:
-        f"{CORPUS}/distillation-unfiltered.scores.txt",
+        temp(f"{CORPUS}/distillation-unfiltered.scores.txt"),
     log:
         f"{LOGS}/score.log",
     conda:

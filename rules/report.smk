@@ -34,22 +34,24 @@ USES_DEVSET = bool(TRAINED_HERE)
 # (use, statistics file) of every dataset cleaned for this run.
 DATA_STATS = []
 if USES_PARALLEL and "parallel" not in CONT_CORPORA:
-    DATA_STATS += [("train", f"{DATA}/clean/{d}.stats.json") for d in DATASETS["train"]]
+    DATA_STATS += [
+        ("train", f"{DATA}/clean/{d}.stats.json") for d in stems(DATASETS["train"])
+    ]
 if USES_DEVSET:
     DATA_STATS += [
         ("devtest", f"{DATA}/clean/{d}.stats.json")
-        for d in DATASETS["devtest"]
-        if d not in DATASETS["train"]
+        for d in stems(DATASETS["devtest"])
+        if d not in stems(DATASETS["train"])
     ]
 if USES_MONO_SRC:
     DATA_STATS += [
         ("mono-src", f"{DATA}/clean/mono/{d}.{SRC}.stats.json")
-        for d in DATASETS["mono-src"]
+        for d in stems(DATASETS["mono-src"])
     ]
 if MAKES_BACKTRANSLATIONS:
     DATA_STATS += [
         ("mono-trg", f"{DATA}/clean/mono/{d}.{TRG}.stats.json")
-        for d in DATASETS["mono-trg"]
+        for d in stems(DATASETS["mono-trg"])
     ]
 
 # (name, source side) of every corpus the run makes or uses; their lines are counted.
@@ -264,7 +266,7 @@ rule measure_speed:
     input:
         model_json=f"{EXPORT}/model.json",
         decoder=f"{EXPORT}/decoder.yml",
-        tests=[f"{DATA}/original/{d}.{SRC}.zst" for d in DATASETS["test"]],
+        tests=[f"{DATA}/original/{d}.{SRC}.zst" for d in stems(DATASETS["test"])],
     output:
         f"{REPORT}/speed.json",
     log:
@@ -278,7 +280,9 @@ rule measure_speed:
     params:
         script=script("report_export.py"),
         marian=MARIAN["decode"],
-        tests=" ".join(f"{d}={DATA}/original/{d}.{SRC}.zst" for d in DATASETS["test"]),
+        tests=" ".join(
+            f"{d}={DATA}/original/{d}.{SRC}.zst" for d in stems(DATASETS["test"])
+        ),
         repeats=3,
     shell:
         "{params.script} speed --decoder {input.decoder} --marian {params.marian:q}"

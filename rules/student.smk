@@ -23,6 +23,7 @@ rule train_student:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        space=script("diskspace.py"),
         script=script("train.py"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,
@@ -57,6 +58,7 @@ rule finetune_student:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        space=script("diskspace.py"),
         script=script("train.py"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,

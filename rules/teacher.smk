@@ -17,10 +17,12 @@ rule merge_teacher_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
+        space=script("diskspace.py"),
         script=script("merge.py"),
     shell:
+        "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
-        " --src-out {output.src} --trg-out {output.trg} >{log} 2>&1"
+        " --src-out {output.src} --trg-out {output.trg} >>{log} 2>&1"
 
 
 rule train_teacher:
@@ -43,6 +45,7 @@ rule train_teacher:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
+        space=script("diskspace.py"),
         script=script("train.py"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,

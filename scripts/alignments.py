@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from textio import atomic_write, read_lines, read_pairs  # noqa: E402
+from textio import atomic_write, read_lines, read_pairs, scratch_dir  # noqa: E402
 
 Links = set[tuple[int, int]]
 NEIGHBOURS = [(-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)]
@@ -79,14 +79,20 @@ def to_pieces(links: Links, src_words: list[int], trg_words: list[int]) -> list[
     return sorted(out)
 
 
-def align(src_path: str, trg_path: str, src_spm: str, trg_spm: str, output: str, tmp_dir: str,
+def align(src_path: str, trg_path: str, src_spm: str, trg_spm: str, output: str, tmp_dir: str | None = None,
           tok_outputs: tuple[str, str] | None = None) -> int:
     """Align a corpus; with `tok_outputs`, also write the piece-tokenized text the
     alignments index (the tok-src/tok-trg/alignments trio continuation can reuse)."""
     import eflomal
     import sentencepiece
 
-    with tempfile.TemporaryDirectory(prefix="align-", dir=tmp_dir) as tmp:
+    # Plain copies and eflomal's links: corpus-sized, so a killed run's are removed by the
+    # next (scratch_dir); an explicit --tmp-dir is used as given.
+    if tmp_dir is None:
+        scratch = scratch_dir(output)
+    else:
+        scratch = tempfile.TemporaryDirectory(prefix="align-", dir=tmp_dir)
+    with scratch as tmp:
         src_txt, trg_txt = os.path.join(tmp, "src.txt"), os.path.join(tmp, "trg.txt")
         fwd_path, rev_path = os.path.join(tmp, "fwd"), os.path.join(tmp, "rev")
         n = 0
@@ -128,8 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tok-outputs", nargs=2, help="also write the piece-tokenized sides here")
     p.add_argument("--tmp-dir")
     args = p.parse_args(argv)
-    tmp_dir = args.tmp_dir or os.path.dirname(os.path.abspath(args.output))
-    n = align(args.src, args.trg, args.src_vocab, args.trg_vocab, args.output, tmp_dir, args.tok_outputs)
+    n = align(args.src, args.trg, args.src_vocab, args.trg_vocab, args.output, args.tmp_dir, args.tok_outputs)
     print(f"alignments: {n} sentence pairs aligned", file=sys.stderr)
 
 

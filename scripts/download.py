@@ -13,13 +13,14 @@ If DOWNLOAD_BEARER_TOKEN is set, it is sent as `Authorization: Bearer ...` to th
 each URL (never to a host a redirect leads to) and never logged.
 
 Usage:
-  download.py file   --url U --out F [--sha256 H] [--zst] [--max-bytes N]
+  download.py file   --url U --out F [--sha256 H] [--zst]
   download.py model  --url U --out-dir D --mode use|continue|init [--src xx --trg yy] [--no-vocab]
   download.py vocab  --src-url U --trg-url U --out-dir D --src xx --trg yy
   download.py corpus --src-url U --trg-url U --out-src F --out-trg F
                      [--tok-src-url U --out-tok-src F --tok-trg-url U --out-tok-trg F]
                      [--aln-url U --out-aln F]
-All subcommands take --log FILE, --retries N and --timeout S.
+All subcommands take --log FILE, --retries N, --timeout S and --max-bytes N (config
+`downloads`). URLs with user:password@ are refused: credentials come from the environment.
 """
 
 from __future__ import annotations
@@ -33,16 +34,16 @@ import os
 import re
 import sys
 import time
-import uuid
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
 import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from textio import atomic_path, count_lines  # noqa: E402
+from textio import atomic_path, count_lines, scratch_dir  # noqa: E402
 
 log = logging.getLogger("download")
 
@@ -50,6 +51,7 @@ CHUNK = 1 << 20  # 1 MiB: large enough for throughput, small enough to never hol
 ZST_CHUNK = 1 << 17  # compressed bytes per step when checking: bounds the decompressed burst
 TOKEN_ENV = "DOWNLOAD_BEARER_TOKEN"
 MAX_REDIRECTS = 10
+RAISE_LIMIT = "check the URL, or raise downloads.max-bytes in the config if the file is right"
 SCHEMES = "http://, https://, gs://, file:// or a local path"
 MODES = ("use", "continue", "init")
 METRICS = ("chrf", "bleu-detok", "ce-mean-words")
@@ -78,6 +80,12 @@ def resolve(url: str) -> str:
     if not match:  # no scheme: a local path, absolute or relative
         return url
     scheme = match.group(1).lower()
+    if scheme in ("http", "https", "gs") and "@" in urlsplit(url).netloc:
+        # user:password@host would be written to every log and to model.json.
+        raise DownloadError(
+            f"{_redact(url)}: credentials in URLs are refused (they would end up in logs "
+            f"and reports); remove them and put a token in the environment variable {TOKEN_ENV}"
+        )
     if scheme in ("http", "https"):
         return url
     if scheme == "gs":
@@ -91,6 +99,14 @@ def resolve(url: str) -> str:
             raise DownloadError(f"{url}: only local file:///absolute/path URLs are supported")
         return unquote(parts.path)
     raise DownloadError(f"unsupported URL {url!r}: use {SCHEMES}")
+
+
+def _redact(url: str) -> str:
+    """`url` without user info or query: what may be shown of a URL that could carry a secret
+    (a redirect target's signed query, a user:password the user should not have given)."""
+    parts = urlsplit(url)
+    query = "<redacted>" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, query, ""))
 
 
 def _is_http(resolved: str) -> bool:
@@ -128,11 +144,13 @@ def _open(method: str, url: str, timeout: float) -> requests.Response:
         resp.close()
         if urlsplit(target).scheme.lower() not in ("http", "https"):
             raise DownloadError(
-                f"{url} redirected to {target}: only http(s) redirects are followed"
+                f"{_redact(url)} redirected to {_redact(target)}: only http(s) redirects "
+                "are followed"
             )
-        log.info("%s redirected to %s", url, target)
+        # Storage redirects carry signatures in their query: never logged.
+        log.info("%s redirected to %s", _redact(url), _redact(target))
         url = target
-    raise DownloadError(f"{url}: more than {MAX_REDIRECTS} redirects")
+    raise DownloadError(f"{_redact(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 def _status_error(url: str, resp: requests.Response) -> Exception:
@@ -207,7 +225,8 @@ def _write(chunks: Iterable[bytes], path: str, url: str, max_bytes: int | None) 
         for chunk in chunks:
             size += len(chunk)
             if max_bytes is not None and size > max_bytes:
-                raise DownloadError(f"{url} is larger than the limit of {max_bytes} bytes")
+                raise DownloadError(f"{url} is larger than the limit of {max_bytes} bytes: "
+                                    f"{RAISE_LIMIT}")
             digest.update(chunk)
             out.write(chunk)
         out.flush()
@@ -237,7 +256,8 @@ def _get(url: str, source: str, tmp: str, timeout: float, max_bytes: int | None)
             raise _status_error(url, resp)
         length = resp.headers.get("Content-Length")
         if max_bytes is not None and length and int(length) > max_bytes:
-            raise DownloadError(f"{url} is {length} bytes, over the limit of {max_bytes} bytes")
+            raise DownloadError(f"{url} is {length} bytes, over the limit of {max_bytes} bytes: "
+                                f"{RAISE_LIMIT}")
         digest, size = _write(resp.iter_content(CHUNK), tmp, url, max_bytes)
     # urllib3 usually catches a short body itself; this makes sure a dropped connection is
     # retried rather than accepted (skipped when the body was content-encoded in transit).
@@ -345,6 +365,7 @@ def fetch_model(
     retries: int = 4,
     backoff: float = 1.0,
     timeout: float = 60,
+    max_bytes: int | None = None,
 ) -> dict:
     """Fetch a Marian model directory; return the manifest also written to download.json.
 
@@ -415,7 +436,7 @@ def fetch_model(
             manifest["sha256"][saved] = fetch(os.path.join(out_dir, "final.npz"), dest)
         else:
             digest = sha256 if saved == "final.npz" else None
-            manifest["sha256"][saved] = fetch(source, dest, sha256=digest, **net)
+            manifest["sha256"][saved] = fetch(source, dest, sha256=digest, max_bytes=max_bytes, **net)
         manifest["files"][saved] = source
     if checkpoint:
         manifest["checkpoint"] = checkpoint
@@ -426,13 +447,26 @@ def fetch_model(
     return manifest
 
 
-def vocab_size(path: str | os.PathLike) -> int:
+def vocab_size(path: str | os.PathLike, name: str | None = None) -> int:
+    """Pieces of a SentencePiece model; `name` is what errors call it (default: the path)."""
     import sentencepiece
 
     try:
         return sentencepiece.SentencePieceProcessor(model_file=str(path)).get_piece_size()
     except (RuntimeError, OSError) as err:
-        raise DownloadError(f"{path} is not a SentencePiece model: {err}") from None
+        raise DownloadError(
+            f"{name or path} is not a SentencePiece model ({err}): check that the URL "
+            "names the vocab file (.spm) the models were trained with"
+        ) from None
+
+
+def check_npz(path: str | os.PathLike, name: str) -> None:
+    """Refuse a 'model' that is not an .npz archive (an error page, a truncated file)."""
+    if not zipfile.is_zipfile(path):
+        raise DownloadError(
+            f"{name} is not a Marian .npz model (not a zip archive): check the URL, or that "
+            "the server did not answer with an error page"
+        )
 
 
 def check_vocab_fit(out_dir: str | os.PathLike, src_vocab: str, trg_vocab: str) -> None:
@@ -442,6 +476,9 @@ def check_vocab_fit(out_dir: str | os.PathLike, src_vocab: str, trg_vocab: str) 
     import numpy as np
 
     out_dir = Path(out_dir)
+    manifest = out_dir / "download.json"
+    source = json.loads(manifest.read_text())["files"]["final.npz"] if manifest.exists() else None
+    check_npz(out_dir / "final.npz", source or str(out_dir / "final.npz"))
     sizes = {"source": vocab_size(src_vocab), "target": vocab_size(trg_vocab)}
     # Marian parameter names: tied (Wemb), or per side; the output layer follows the target.
     expect = {"Wemb": ("source", 0), "encoder_Wemb": ("source", 0),
@@ -475,6 +512,7 @@ def fetch_vocab(
     retries: int = 4,
     backoff: float = 1.0,
     timeout: float = 60,
+    max_bytes: int | None = None,
 ) -> list[str]:
     """Fetch a joint vocab (same URL twice) as vocab.spm, else vocab.{src,trg}.spm."""
     net = dict(retries=retries, backoff=backoff, timeout=timeout)
@@ -486,7 +524,7 @@ def fetch_vocab(
     paths = []
     for url, name in pairs:
         paths.append(os.path.join(out_dir, name))
-        fetch(url, paths[-1], **net)
+        fetch(url, paths[-1], max_bytes=max_bytes, **net)
     return paths
 
 
@@ -505,6 +543,7 @@ def fetch_corpus(
     retries: int = 4,
     backoff: float = 1.0,
     timeout: float = 60,
+    max_bytes: int | None = None,
 ) -> int | None:
     """Fetch parallel files that must agree line by line; return their line count.
 
@@ -527,13 +566,14 @@ def fetch_corpus(
         return None
 
     net = dict(retries=retries, backoff=backoff, timeout=timeout)
-    tag = uuid.uuid4().hex[:8]
-    temps = [os.path.join(os.path.dirname(os.path.abspath(out)), f".tmp-{tag}-{Path(out).name}")
-             for _, out in jobs]
+    # Each file in a scratch directory next to its output (same filesystem, for the rename);
+    # the ones a killed run leaves behind are removed by the next run (textio.scratch_dir).
+    scratch = contextlib.ExitStack()
+    temps = [os.path.join(scratch.enter_context(scratch_dir(out)), Path(out).name) for _, out in jobs]
     try:
         counts = []
         for (url, out), tmp in zip(jobs, temps, strict=True):
-            fetch(url, tmp, **net)
+            fetch(url, tmp, max_bytes=max_bytes, **net)
             counts.append(check_zst(tmp, url) if out.endswith(".zst") else count_lines(tmp))
         if len(set(counts)) > 1:
             listing = ", ".join(f"{url} has {n}" for (url, _), n in zip(jobs, counts, strict=True))
@@ -546,6 +586,7 @@ def fetch_corpus(
         for tmp in temps:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+        scratch.close()
     return counts[0]
 
 
@@ -558,6 +599,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--log", help="also append the log to this file")
     common.add_argument("--retries", type=int, default=4)
     common.add_argument("--timeout", type=float, default=60, help="seconds per network read")
+    common.add_argument("--max-bytes", type=int, help="refuse any file larger than this")
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -566,8 +608,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--url", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--sha256")
-    p.add_argument("--max-bytes", type=int)
     p.add_argument("--zst", action="store_true", help="check that the file is valid zstd")
+    p.add_argument("--spm", action="store_true", help="check that the file is a SentencePiece model")
 
     p = sub.add_parser("model", parents=[common], help="a Marian model directory")
     p.add_argument("--url", required=True)
@@ -602,11 +644,13 @@ def main(argv: list[str] | None = None) -> int:
         handlers.append(logging.FileHandler(args.log))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                         handlers=handlers, force=True)
-    net = dict(retries=args.retries, timeout=args.timeout)
+    net = dict(retries=args.retries, timeout=args.timeout, max_bytes=args.max_bytes)
     try:
         if args.command == "file":
-            fetch(args.url, args.out, sha256=args.sha256, max_bytes=args.max_bytes,
-                  check=(lambda tmp: check_zst(tmp, args.url)) if args.zst else None, **net)
+            checks = ([lambda tmp: check_zst(tmp, args.url)] if args.zst else []) + (
+                [lambda tmp: vocab_size(tmp, args.url)] if args.spm else [])
+            fetch(args.url, args.out, sha256=args.sha256,
+                  check=lambda tmp: [check(tmp) for check in checks], **net)
         elif args.command == "model":
             fetch_model(args.url, args.out_dir, args.mode, metrics=args.metrics.split(","),
                         src=args.src, trg=args.trg, require_vocab=not args.no_vocab,

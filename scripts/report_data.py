@@ -69,7 +69,9 @@ def cleaning_rows(stats: list[tuple[str, str]]) -> list[dict]:
     for kind, path in stats:
         counts = json.loads(Path(path).read_text(encoding="utf-8"))
         filters = MONO_FILTERS if kind.startswith("mono") else PARALLEL_FILTERS
-        unknown = sorted(set(counts) - {"input", "kept"} - set(filters))
+        # Newer filters (numbers, script, langid, bicleaner) in the order the statistics
+        # list them, which is the order they were applied in.
+        unknown = [k for k in counts if k not in {"input", "kept", *filters}]
         left = counts.get("input", 0)
         row = {"dataset": dataset_name(path), "kind": kind, "input": left, "after": {}, "dropped": {}}
         for name in filters + unknown:

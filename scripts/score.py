@@ -8,14 +8,12 @@ tell how well each translation explains its source.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import marian  # noqa: E402
-from textio import atomic_path  # noqa: E402
+from textio import atomic_path, scratch_dir  # noqa: E402
 from train import decompress  # noqa: E402
 
 
@@ -32,8 +30,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workspace", type=int, default=2000)
     args = p.parse_args(argv)
     log = marian.logger("score")
-    out_dir = os.path.dirname(os.path.abspath(args.output))
-    with tempfile.TemporaryDirectory(prefix="score-", dir=out_dir) as tmp, atomic_path(args.output) as out:
+    # Marian writes the scores to a temporary renamed into place when it succeeds.
+    with scratch_dir(args.output) as tmp, atomic_path(args.output) as out:
         cmd = marian.command(args.marian)
         cmd += ["--model", args.model, "--vocabs", *args.vocabs]
         cmd += ["--train-sets", decompress(args.src, tmp), decompress(args.trg, tmp)]

@@ -2,8 +2,9 @@
 """Train one Marian model (backward, teacher, student, finetuned student).
 
 The model directory keeps Marian's checkpoint (model.npz, .optimizer.npz, .progress.yml),
-so a job killed part-way (Ctrl-C, a cluster time limit) resumes where it stopped on the next
-run. On success the best checkpoint by the configured metric is copied to `final.npz`.
+so a job killed part-way (Ctrl-C, a cluster time limit, SIGKILL) resumes where it stopped on
+the next run. On success the best checkpoint by the configured metric is copied to
+`final.npz`, written last: `final.npz` exists only once training has finished.
 
 Modes: `train` starts fresh (or resumes this directory's own checkpoint); `continue` first
 seeds the directory with a downloaded checkpoint; `init` starts fresh from downloaded
@@ -16,12 +17,11 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import marian  # noqa: E402
-from textio import atomic_path, open_read  # noqa: E402
+from textio import atomic_path, open_read, scratch_dir  # noqa: E402
 
 CHECKPOINT_FILES = ("model.npz", "model.npz.optimizer.npz", "model.npz.progress.yml", "model.npz.yml")
 
@@ -43,13 +43,19 @@ def seed_checkpoint(pretrained: str, model_dir: Path, log) -> None:
         return
     src = Path(pretrained)
     found = [name for name in CHECKPOINT_FILES if (src / name).exists()]
+    # Each file atomically and model.npz last: model.npz present means "resume from here",
+    # so a copy cut short must never leave it (or a half file beside it).
     if "model.npz" not in found:
         # A model published without its checkpoint: continue from its final weights.
-        shutil.copyfile(src / "final.npz", model_dir / "model.npz")
+        copies = [("final.npz", "model.npz")]
         found = ["final.npz -> model.npz"]
     else:
-        for name in found:
-            shutil.copyfile(src / name, model_dir / name)
+        # The progress file before the optimizer state, as Marian saves them.
+        order = ["model.npz.progress.yml", "model.npz.yml", "model.npz.optimizer.npz", "model.npz"]
+        copies = [(name, name) for name in order if name in found]
+    for name, saved in copies:
+        with atomic_path(model_dir / saved) as tmp:
+            shutil.copyfile(src / name, tmp)
     if "model.npz.optimizer.npz" not in found:
         log(
             "continue: optimizer state absent in the download; training continues from the "
@@ -58,12 +64,47 @@ def seed_checkpoint(pretrained: str, model_dir: Path, log) -> None:
     log(f"continue: seeded {model_dir} with {', '.join(found)}")
 
 
+def progress_is_whole(model_dir: Path) -> bool:
+    """Whether model.npz.progress.yml is as Marian wrote it. Marian writes, in order,
+    model.npz (renamed into place), model.npz.progress.yml (in place, several KB: a kill can
+    cut it anywhere, even into a value that still parses) and the optimizer state (renamed
+    into place). A save cut between the last two leaves the optimizer state missing or
+    older than the progress file; then the file must end with the key Marian writes last."""
+    import yaml
+
+    progress = model_dir / "model.npz.progress.yml"
+    try:
+        state = yaml.safe_load(progress.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        return False
+    if not isinstance(state, dict) or "batches" not in state:
+        return False
+    optimizer = model_dir / "model.npz.optimizer.npz"
+    if optimizer.exists() and optimizer.stat().st_mtime_ns >= progress.stat().st_mtime_ns:
+        return True  # the save went on past the progress file
+    return list(state)[-1] == "seed-corpus"  # the last key (Marian >= 1.10)
+
+
+def repair_checkpoint(model_dir: Path, log) -> None:
+    """Make what a killed Marian left resumable: Marian refuses to resume from a progress
+    file cut short ("bad conversion"); without one it resumes the weights and optimizer
+    state with fresh counters (the `after` budget and learning-rate schedule start over)."""
+    for stale in model_dir.glob("*$$"):
+        stale.unlink()  # a save cut short (possibly a model's size each)
+    progress = model_dir / "model.npz.progress.yml"
+    if (model_dir / "model.npz").exists() and progress.exists() and not progress_is_whole(model_dir):
+        progress.unlink()
+        log(f"{progress.name} was cut short (the run was killed while saving): resuming the "
+            "weights and optimizer state with training counters starting over")
+
+
 def select_final(model_dir: Path, metric: str, log) -> None:
     best = model_dir / f"model.npz.best-{metric}.npz"
     chosen = best if best.exists() else model_dir / "model.npz"
     if not best.exists():
         log(f"no checkpoint validated with {metric}; using the last one ({chosen.name})")
-    for suffix in ("", ".decoder.yml"):
+    # final.npz last: it is the rule's output, so its presence means everything is in place.
+    for suffix in (".decoder.yml", ""):
         source = Path(f"{chosen}{suffix}")
         if source.exists():
             with atomic_path(model_dir / f"final.npz{suffix}") as tmp:
@@ -127,13 +168,15 @@ def main(argv: list[str] | None = None) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     if args.mode in ("continue", "init") and not args.pretrained:
         p.error(f"--mode {args.mode} needs --pretrained")
+    repair_checkpoint(model_dir, log)
     if args.mode == "continue":
         seed_checkpoint(args.pretrained, model_dir, log)
     elif (model_dir / "model.npz").exists():
         log(f"resuming the checkpoint in {model_dir}")
 
-    tmp_dir = tempfile.mkdtemp(prefix="tmp-", dir=model_dir)
-    try:
+    # Plain copies of the corpora and Marian's shuffling files: removed on exit, and by the
+    # next run if this one is killed.
+    with scratch_dir(model_dir / "train") as tmp_dir:
         train_files = [decompress(args.train_src, tmp_dir), decompress(args.train_trg, tmp_dir)]
         args.alignments_plain = decompress(args.alignments, tmp_dir) if args.alignments else None
         valid_files = []
@@ -141,8 +184,6 @@ def main(argv: list[str] | None = None) -> None:
             valid_files = [decompress(args.valid_src, tmp_dir), decompress(args.valid_trg, tmp_dir)]
         cmd = build_command(args, train_files, valid_files, tmp_dir, log)
         marian.run(cmd)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
     select_final(model_dir, args.best_model, log)
 
 

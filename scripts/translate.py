@@ -11,13 +11,12 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import marian  # noqa: E402
-from textio import atomic_write, open_read, read_lines  # noqa: E402
+from textio import atomic_write, open_read, read_lines, scratch_dir  # noqa: E402
 
 
 def read_nbest(path: str) -> Iterator[list[str]]:
@@ -57,7 +56,9 @@ def plain_input(path: str, tmp_dir: str) -> str:
 
 def translate(args, log) -> None:
     preset, options = marian.split_preset(args.options, None)
-    with tempfile.TemporaryDirectory(prefix="translate-", dir=os.path.dirname(os.path.abspath(args.output))) as tmp:
+    # Marian's plain input and raw (n-best) output: next to the output, gone on exit, and
+    # removed by the next run if this one is killed.
+    with scratch_dir(args.output) as tmp:
         source = plain_input(args.input, tmp)
         raw_out = os.path.join(tmp, "output.txt")
         cmd = marian.command(args.marian) + preset

@@ -13,11 +13,10 @@ import itertools
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from textio import atomic_path, read_lines  # noqa: E402
+from textio import atomic_path, read_lines, scratch_dir  # noqa: E402
 
 
 def train(corpora: list[str], output: str, vocab_size: int, sample_size: int, threads: int, coverage: float) -> None:
@@ -25,7 +24,7 @@ def train(corpora: list[str], output: str, vocab_size: int, sample_size: int, th
 
     out_dir = os.path.dirname(os.path.abspath(output))
     os.makedirs(out_dir, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="spm-", dir=out_dir) as tmp:
+    with scratch_dir(output) as tmp:  # the sample: a killed run's goes with the next run
         sample = os.path.join(tmp, "sample.txt")
         with open(sample, "w", encoding="utf-8") as handle:
             for path in corpora:

@@ -33,3 +33,21 @@ def test_dag_benchmark_smoke_at_small_scale(tmp_path):
     assert re.search(r"^RATIO dag_scale = \d+\.\d\d ", output, re.MULTILINE), output[-4000:]
     # The I/O audit ran on both configurations and found nothing to report.
     assert output.count(": OK\n") == 2, output[-4000:]
+
+
+@pytest.mark.timeout(120)
+def test_clean_dedup_benchmark_smoke_at_small_scale(tmp_path):
+    """benchmarks/clean_dedup.py on 20,000 pairs (and 5,000): every step runs, both dedups
+    agree on the unique pairs, merge.py's memory stays within its bound; loose time
+    thresholds (tiny sizes on a shared machine), the real figures are in the README."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "clean_dedup.py"), "--pairs", "20000",
+         "--small-pairs", "5000", "--bucket-mb", "1", "--block-lines", "500",
+         "--clean-threshold", "20", "--dedup-threshold", "10", "--keep", str(tmp_path / "bench")],
+        capture_output=True, text=True, timeout=110,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    for name in ("clean", "dedup", "dedup_memory_growth", "dedup_memory_bound", "clean_memory_growth"):
+        assert re.search(rf"^RATIO {name} = \d+\.\d\d .*-> PASS$", output, re.MULTILINE), output[-4000:]
+    assert "unique after dedup 16,557" in output  # deterministic corpus, the same count both ways

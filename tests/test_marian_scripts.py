@@ -188,7 +188,7 @@ def test_real_training_resumes_and_translates(toy, tmp_path):
                     "--input", str(toy / "test.xx.zst"), "--output", str(out), "--nbest", "2",
                     "--reference", str(toy / "test.yy.zst"), "--devices", "cpu"])
     assert textio.count_lines(out) == 20
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("translate-")]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]  # no scratch left
 
 
 def test_init_mode_starts_fresh_from_weights(toy, tmp_path):
