@@ -83,7 +83,7 @@ def resolve(url: str) -> str:
     if scheme in ("http", "https", "gs") and "@" in urlsplit(url).netloc:
         # user:password@host would be written to every log and to model.json.
         raise DownloadError(
-            f"{_redact(url)}: credentials in URLs are refused (they would end up in logs "
+            f"{redact(url)}: credentials in URLs are refused (they would end up in logs "
             f"and reports); remove them and put a token in the environment variable {TOKEN_ENV}"
         )
     if scheme in ("http", "https"):
@@ -101,7 +101,7 @@ def resolve(url: str) -> str:
     raise DownloadError(f"unsupported URL {url!r}: use {SCHEMES}")
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """`url` without user info or query: what may be shown of a URL that could carry a secret
     (a redirect target's signed query, a user:password the user should not have given)."""
     parts = urlsplit(url)
@@ -144,13 +144,13 @@ def _open(method: str, url: str, timeout: float) -> requests.Response:
         resp.close()
         if urlsplit(target).scheme.lower() not in ("http", "https"):
             raise DownloadError(
-                f"{_redact(url)} redirected to {_redact(target)}: only http(s) redirects "
+                f"{redact(url)} redirected to {redact(target)}: only http(s) redirects "
                 "are followed"
             )
         # Storage redirects carry signatures in their query: never logged.
-        log.info("%s redirected to %s", _redact(url), _redact(target))
+        log.info("%s redirected to %s", redact(url), redact(target))
         url = target
-    raise DownloadError(f"{_redact(url)}: more than {MAX_REDIRECTS} redirects")
+    raise DownloadError(f"{redact(url)}: more than {MAX_REDIRECTS} redirects")
 
 
 def _status_error(url: str, resp: requests.Response) -> Exception:

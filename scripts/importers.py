@@ -37,7 +37,6 @@ import logging
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,7 +44,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import archives  # noqa: E402
 import download  # noqa: E402
-from textio import read_lines  # noqa: E402
+from textio import atomic_path, read_lines, scratch_dir  # noqa: E402
 
 log = logging.getLogger("importers")
 
@@ -221,7 +220,8 @@ def check_dataset(name: str, langs: list[str]) -> None:
         try:
             download.resolve(rest)
         except download.DownloadError as err:
-            raise ImporterError(f"dataset {name}: {err}") from None
+            # The error's own text already hides credentials; the name must not repeat them.
+            raise ImporterError(f"dataset url_{download.redact(rest)}: {err}") from None
         if len(langs) == 2 and "[LANG]" not in rest:
             raise ImporterError(f"dataset {name}: a parallel url_ dataset needs [LANG] in the "
                                 "URL, standing for each language code")
@@ -521,19 +521,15 @@ def import_dataset(name: str, langs: list[str], outputs: list[str], cache_dir: s
         raise ImporterError(f"dataset {name}: give one output per language (1 or 2)")
     check_dataset(name, langs)
     ctx = Context(name, cache_dir, mirrors, max_bytes, retries, timeout, backoff)
-    temps: list[str] = []
     lines = 0
-    with contextlib.ExitStack() as stack:
-        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=".import-",
-                                                              dir=os.path.dirname(
-                                                                  os.path.abspath(outputs[0]))))
-        try:
+    try:
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(scratch_dir(outputs[0]))
+            # Both sides are renamed into place only once both are complete.
+            temps = [stack.enter_context(atomic_path(out)) for out in outputs]
             writers = []
-            for out in outputs:
-                fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(out),
-                                            dir=os.path.dirname(os.path.abspath(out)))
-                temps.append(temp)
-                raw = stack.enter_context(os.fdopen(fd, "wb"))
+            for temp in temps:
+                raw = stack.enter_context(open(temp, "wb"))
                 # Level 3: twice as fast as 6 for ~6% more bytes; cleaning rewrites them.
                 zst = zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False)
                 writers.append(stack.enter_context(
@@ -548,20 +544,15 @@ def import_dataset(name: str, langs: list[str], outputs: list[str], cache_dir: s
                 writer.close()  # ends the zstd frame; the raw file closes with the stack
             if lines == 0:
                 raise ImporterError(f"dataset {name}: the download holds no lines")
-        except BaseException:
-            # Downloads that gave no valid import are dropped too: a retry (say after a
-            # mirror was fixed) must fetch them again rather than reuse them.
-            if ctx.fetched:
-                log.warning("dataset %s: removing its downloads %s", name, ", ".join(ctx.fetched))
-            for temp in temps + ctx.fetched:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
-            raise
-    umask = os.umask(0)
-    os.umask(umask)
-    for temp, out in zip(temps, outputs):
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp made it private; outputs are shared data
-        os.replace(temp, out)
+    except BaseException:
+        # Downloads that gave no valid import are dropped too: a retry (say after a
+        # mirror was fixed) must fetch them again rather than reuse them.
+        if ctx.fetched:
+            log.warning("dataset %s: removing its downloads %s", name, ", ".join(ctx.fetched))
+        for fetched in ctx.fetched:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(fetched)
+        raise
     log.info("dataset %s: %d lines in %s", name, lines, ", ".join(outputs))
     return lines
 

@@ -174,6 +174,10 @@ def remove_orphans(path: str | os.PathLike) -> list[str]:
     return removed
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def _locked_temp(path: str, directory: bool = False) -> tuple[int, str]:
     """A new temporary next to `path`, locked through the returned fd (caller closes)."""
     parent = os.path.dirname(os.path.abspath(path))
@@ -187,6 +191,8 @@ def _locked_temp(path: str, directory: bool = False) -> tuple[int, str]:
         else:
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=name, dir=parent)
         _try_lock(fd)
+        # mkstemp/mkdtemp make it private; outputs are shared data, as with open().
+        os.fchmod(fd, (0o777 if directory else 0o666) & ~_UMASK)
         # Between creating and locking, another writer's cleanup could have taken it.
         with contextlib.suppress(FileNotFoundError):
             if os.path.samestat(os.fstat(fd), os.lstat(tmp)):

@@ -143,6 +143,8 @@ def config_cases(sentinel: str) -> list:
         ("url-password", {"continuation": {"vocab": {"src": secret, "trg": secret}}}, ["continuation.vocab.src", "credentials in URLs are refused", "DOWNLOAD_BEARER_TOKEN"]),
         ("url-token-user", {"continuation": {"vocab": {"src": "v.spm", "trg": "v.spm"}, "models": {"teachers": {"urls": ["https://ghp_s3cret@host.example/t0", "https://host.example/t1"], "mode": "use"}}}},
          ["continuation.models.teachers.urls[0]", "DOWNLOAD_BEARER_TOKEN"]),
+        ("dataset-url-password", {"datasets": {"train": ["url_https://me:hunter2@data.example.org/c.[LANG].zst"]}},
+         ["config datasets.train", "credentials in URLs are refused", "DOWNLOAD_BEARER_TOKEN"]),
         ("url-s3", {"continuation": {"vocab": {"src": "v.spm", "trg": "v.spm"}, "models": {"backwards": {"url": "s3://bucket/backward", "mode": "use"}}}},
          ["instance['continuation']['models']['backwards']['url']", "'s3://bucket/backward' does not match", "gs://bucket/path"]),
         ("sha256-injection", {"continuation": {"vocab": {"src": "v.spm", "trg": "v.spm", "sha256": {"src": f"ab;{pwn}"}}}}, ["instance['continuation']['vocab']['sha256']['src']"]),

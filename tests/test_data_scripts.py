@@ -710,3 +710,19 @@ def test_cleaning_uneven_sides_fails_and_leaves_nothing(tmp_path, workers):
         clean.clean_parallel(tmp_path / "s.zst", tmp_path / "t.zst", tmp_path / "o.s.zst", tmp_path / "o.t.zst",
                              workers=workers, block_lines=30)
     assert not (tmp_path / "o.s.zst").exists() and not (tmp_path / "o.t.zst").exists()
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    """Temporaries are private while written; the renamed output follows the umask."""
+    import stat
+
+    import textio
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out = tmp_path / "c.zst"
+    textio.write_lines(out, ["a"])
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    with textio.atomic_dir(tmp_path / "d") as tmp:
+        open(os.path.join(tmp, "x"), "w").close()
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~umask

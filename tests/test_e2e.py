@@ -63,10 +63,10 @@ def test_outputs_and_layout(tiny_run):
     assert n_distill == textio.count_lines(root / "corpus/distillation.aln.zst")
     stats = json.loads((root / "corpus/distillation.filter.json").read_text())
     assert stats["kept"] == n_distill and 0 < stats["dropped"] < stats["input"] * 0.1
-    # Several translation chunks ran as separate jobs.
-    assert len(list((root / "translated/corpus/out").glob("*.zst"))) >= 4
-    # Logs exist for every rule that ran.
-    assert (tiny_run["workdir"] / "logs/tiny/translate_corpus").is_dir()
+    # Several translation chunks ran as separate jobs (one log each); their outputs are
+    # temp() and gone once collected.
+    assert len(list((tiny_run["workdir"] / "logs/tiny/translate_corpus").glob("*.log"))) >= 4
+    assert not list((root / "translated/corpus/out").glob("*.zst"))
 
 
 def test_export_is_self_contained_and_decodes(tiny_run, tmp_path):
