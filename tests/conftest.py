@@ -59,6 +59,14 @@ def workdir(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def no_proxy(monkeypatch):
+    """Requests to the tests' 127.0.0.1 servers must not go through a proxy."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+
 def write_config(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path

@@ -107,11 +107,8 @@ class Server:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
+def clean_env(monkeypatch, no_proxy):
     monkeypatch.delenv(download.TOKEN_ENV, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

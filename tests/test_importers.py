@@ -119,10 +119,8 @@ class Handler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
+def _local_network(no_proxy):
+    pass
 
 
 @pytest.fixture
