@@ -58,6 +58,13 @@ def verdict(name: str, ratio: float, threshold: float, what: str) -> bool:
     return ok
 
 
+def add_gate_flag(parser) -> None:
+    """--no-gate: smoke runs at a tiny scale print the ratios but are not judged by them."""
+    parser.add_argument("--no-gate", action="store_true",
+                        help="print every verdict but exit 0 whatever the timing and memory ratios say"
+                             " (tiny-scale smoke runs, where ratios are noise)")
+
+
 def save_json(path: str | None, data: dict) -> None:
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,20 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+import config_guard  # noqa: E402
+
+# First, before anything reads (or serializes) config: each config file re-read strictly
+# (duplicate keys, alias bombs), then every key and string of the merged config (control
+# characters, lengths, braces, YAML booleans; 4000.0 becomes 4000). scripts/config_guard.py.
+config_guard.check_files(workflow.configfiles)
+config_guard.guard(
+    config,
+    config_guard.load_schema(
+        Path(workflow.basedir) / "config/schema/config.schema.yml"
+    ),
+)
+
 # Keys of upstream (Taskcluster) configs that mean nothing here: warned about and dropped,
 # so such configs can be brought over instead of failing validation.
 TASKCLUSTER_ONLY = {
@@ -29,29 +43,23 @@ for _key, _hint in TASKCLUSTER_ONLY.items():
 
 validate(config, schema="../config/schema/config.schema.yml")
 
-# Marian options the workflow sets itself: from config they could write (model, logs,
-# outputs) or run (valid-script-path) outside the results tree.
-MARIAN_RESERVED = (
-    "config dump-config model models pretrained-model train-sets vocabs valid-sets "
-    "valid-translation-output valid-script-path valid-script-args log valid-log tempdir "
-    "sqlite guided-alignment input output n-best"
-).split()
-for _stage, _options in config["marian-args"].items():
-    _reserved = sorted(set(_options or {}) & set(MARIAN_RESERVED))
-    if _reserved:
-        raise ValueError(
-            f"config marian-args.{_stage} sets {', '.join(_reserved)}: the workflow sets "
-            "these Marian options itself (paths under results/); remove them"
-        )
+# What the schema cannot say (scripts/config_checks.py): each error names its key. Marian
+# options reach Marian's argv as given: reserved names, values that would become options
+# of their own (`--model=/x`) and unknown presets stop here.
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+import config_checks  # noqa: E402
+
+config_checks.check_marian_args(
+    config["marian-args"], Path(workflow.basedir) / "config" / "marian"
+)
 
 EXPERIMENT = config["experiment"]
 EXP = EXPERIMENT["name"]
 SRC = EXPERIMENT["src"]
 TRG = EXPERIMENT["trg"]
-if SRC == TRG:
-    raise ValueError(
-        f"config experiment.src and experiment.trg are both '{SRC}': they must differ"
-    )
+# Not the same language however written (en/eng, zh_Hant/zh_hant), and no code that is
+# also a file name (distillation.aln.zst).
+config_checks.check_languages(SRC, TRG)
 DATASETS = config["datasets"]
 RES = config["resources"]
 MARIAN = config["marian"]
@@ -73,17 +81,69 @@ LOGS = f"logs/{EXP}"
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 PY = "python" if USE_CONDA else sys.executable
 SCRIPTS = str(Path(workflow.basedir) / "scripts")
-PRESETS = str(Path(workflow.basedir) / "config" / "marian")
+# Both reach jobs only as the shell variables $PY and $SCRIPTS, set when the job starts (on
+# a SLURM node too, which parses the Snakefile again) and never part of params or of a
+# rule's shell template: Snakemake compares those, so a moved checkout or another
+# virtualenv would rerun every finished job. Quoted: the checkout path may have spaces.
+_PREFIX = f"set -euo pipefail; PY={shlex.quote(PY)}; SCRIPTS={shlex.quote(SCRIPTS)}; "
+if not USE_CONDA:
+    # The tools installed with Snakemake (`pymarian`) are found even when it runs as
+    # .venv/bin/snakemake without the virtualenv activated.
+    _PREFIX += f'PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"; '
+# shell.prefix formats its text like a rule's shell: braces in a path stay literal.
+shell.prefix(_PREFIX.replace("{", "{{").replace("}", "}}"))
 DEVICES = f"--devices {MARIAN['devices']} --workspace {MARIAN['workspace']}"
-# Arguments every training shares (see TRAIN_CMD).
-TRAIN_ARGS = f"--preset-dir {PRESETS} --best-model {BEST} {DEVICES}"
+# Arguments every training shares (see TRAIN_CMD). train.py finds the presets
+# (config/marian/) next to itself: their path stays out of params.
+TRAIN_ARGS = f"--best-model {BEST} {DEVICES}"
 ENV_DATA = "../envs/data.yml"
 ENV_MARIAN = "../envs/marian.yml"
 
 
+def local_imports(name, seen=None):
+    """A script of scripts/ and the modules of scripts/ it imports, transitively."""
+    import ast
+
+    seen = set() if seen is None else seen
+    seen.add(name)
+    tree = ast.parse(Path(SCRIPTS, name).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules = [node.module]
+        else:
+            continue
+        for module in modules:
+            found = f"{module.split('.')[0]}.py"
+            if found not in seen and Path(SCRIPTS, found).is_file():
+                local_imports(found, seen)
+    return seen
+
+
+def code_digest(name):
+    """sha256 of a script and the modules of scripts/ it imports: changes with their
+    content, not with their path or mtime (a fresh clone changes every mtime)."""
+    digest = hashlib.sha256()
+    for module in sorted(local_imports(name)):
+        digest.update(f"{module}\0".encode())
+        digest.update(Path(SCRIPTS, module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def file_sha256(path):
+    """sha256 of a file's content, for params compared by content rather than by path."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def script(name):
-    """The command running one of scripts/."""
-    return f"{PY} {SCRIPTS}/{name}"
+    """The command running one of scripts/, for a rule's params.
+
+    Paths come from $PY and $SCRIPTS (see shell.prefix above). The digest, which python
+    ignores (-X names an unused option), makes the command differ when the script or a
+    module it imports changed, so Snakemake's params trigger reruns the jobs using it.
+    """
+    return f'"$PY" -X code-sha256={code_digest(name)} "$SCRIPTS/{name}"'
 
 
 TEACHERS = [f"teacher{i}" for i in range(N_TEACHERS)]
@@ -140,11 +200,6 @@ def continued_models():
                 f"experiment.teacher-ensemble is {N_TEACHERS}: give one URL per ensemble "
                 "member or change teacher-ensemble"
             )
-        if len(set(urls)) != len(urls):
-            raise ContinuationError(
-                f"continuation.models.{ensemble_key}.urls repeats a URL: an ensemble needs "
-                "different models"
-            )
         sums = ensemble.get("sha256") or [None] * len(urls)
         if len(sums) != len(urls):
             raise ContinuationError(
@@ -166,11 +221,14 @@ def continued_models():
                 "mode": spec["mode"],
                 "sha256": spec.get("sha256"),
             }
-    urls = [spec["url"] for spec in models.values()]
-    if len(set(urls)) != len(urls):
-        raise ContinuationError(
-            "continuation.models uses one URL for two models: each model needs its own"
-        )
+    # One model twice, however its URL is written (x, ./x, x/, file:///abs/x).
+    keys = {
+        f"teacher{i}": f"models.{ensemble_key}.urls[{i}]" for i in range(N_TEACHERS)
+    }
+    keys |= {"backward": "models.backwards.url", "student": "models.student.url"}
+    config_checks.check_model_urls(
+        [(keys[n], spec["url"]) for n, spec in models.items()]
+    )
     for name, spec in models.items():
         spec["dir"] = f"resources/models/{url_key(spec['url'])}"
     return models
@@ -252,11 +310,21 @@ def is_downloaded(name):
     return mode_of(name) == "use"
 
 
-STUDENT_FINAL = (
-    "student-finetuned"
-    if EXPERIMENT["finetune-student"] and not is_downloaded("student")
-    else "student"
+# A student used as downloaded is not trained, so it cannot be fine-tuned: say so.
+config_checks.check_student_mode(
+    mode_of("student") if "student" in CONTINUED else None,
+    EXPERIMENT["finetune-student"],
 )
+STUDENT_FINAL = "student-finetuned" if EXPERIMENT["finetune-student"] else "student"
+# The backward model and the teachers this run has. They only serve the student's
+# training: with a reused distillation corpus there are none, and with the student used
+# as downloaded only those downloaded as they are (mode use), as training them just to
+# evaluate them would cost more than the rest of the run.
+UPSTREAM_MODELS = [
+    m
+    for m in ["backward", *TEACHERS]
+    if not DISTILLATION_GIVEN and (not is_downloaded("student") or is_downloaded(m))
+]
 
 
 wildcard_constraints:
@@ -329,13 +397,22 @@ def import_source(wildcards):
 
 # Downloaded datasets (scripts/importers.py). Names never reach a path or a shell command
 # raw: each maps to a file stem used as the {dataset} wildcard, and STEMS maps stems back.
-from importers import ImporterError, check_dataset, dataset_stem  # noqa: E402
+from importers import (
+    ImporterError,
+    check_dataset,
+    check_mirrors,
+    dataset_stem,
+)  # noqa: E402
 
 DATASET_KINDS = ("train", "devtest", "test", "mono-src", "mono-trg")
 
 
 def dataset_stems():
     """stem -> name of every configured dataset; config errors stop here, before any job."""
+    try:  # every import command carries the mirrors: no user:password@ in them
+        check_mirrors(DATASETS.get("mirrors"))
+    except ImporterError as error:
+        raise ValueError(f"config {error}") from None
     found = {}
     for kind in DATASET_KINDS:
         langs = {"mono-src": [SRC], "mono-trg": [TRG]}.get(kind, [SRC, TRG])
@@ -354,6 +431,8 @@ def dataset_stems():
 
 
 STEMS = dataset_stems()
+# No test set among the training or validation data (by file stem: one dataset, one stem).
+config_checks.check_dataset_overlap(DATASETS, dataset_stem)
 
 
 def stems(datasets):
@@ -441,7 +520,6 @@ CLEAN_RULES = f"{DATA}/clean-rules" if BICLEANER["enabled"] else f"{DATA}/clean"
 def check_cleaning():
     """Cleaning settings that cannot work: stop before any job runs."""
     import importlib.util
-    import shutil
 
     import clean
 
@@ -459,23 +537,14 @@ def check_cleaning():
             "config cleaning.langid needs the py3langid package, which is not installed: "
             "pip install -r requirements.txt, or set cleaning.langid: false"
         )
-    if BICLEANER["enabled"]:
-        tool = shlex.split(BICLEANER["command"])[0]
-        # Under --use-conda the tool comes with envs/bicleaner.yml.
-        if not USE_CONDA and not shutil.which(tool):
-            raise ValueError(
-                f"config cleaning.bicleaner.enabled is true but its command `{tool}` "
-                "(cleaning.bicleaner.command) is not on PATH: install bicleaner-ai "
-                "(pip install bicleaner-ai) or set cleaning.bicleaner.enabled: false"
-            )
-        if not BICLEANER["model"]:
-            raise ValueError(
-                "config cleaning.bicleaner.enabled is true but cleaning.bicleaner.model is "
-                "empty: give the bicleaner-ai model (a directory or a Hugging Face id)"
-            )
+    # Only bicleaner-ai-classify, reading stdin and writing stdout; under --use-conda the
+    # tool comes with envs/bicleaner.yml.
+    config_checks.check_bicleaner(BICLEANER, installed=not USE_CONDA)
 
 
 check_cleaning()
+# Only Marian tools run (pymarian comes with envs/marian.yml under --use-conda).
+config_checks.check_marian_commands(MARIAN, installed=not USE_CONDA)
 
 
 def clean_options(src, trg=None):
@@ -540,9 +609,7 @@ def pretrained_args(name):
 
 def provenance():
     """Where each model came from, for the export's model.json."""
-    names = (
-        ["backward", *TEACHERS, "student"] if not DISTILLATION_GIVEN else ["student"]
-    )
+    names = [*UPSTREAM_MODELS, "student"]
     return json.dumps(
         {
             n: (
@@ -600,12 +667,14 @@ def chunk_files(part, kind):
 
 # --- evaluation ---------------------------------------------------------------------
 
-# With a reused distillation corpus there are no teachers (and no backward model, unless
-# one is reused) to evaluate.
+# Every model the run has (see UPSTREAM_MODELS), and the teachers' ensemble.
 EVAL_MODELS = (
-    (["backward"] if not DISTILLATION_GIVEN or "backward" in CONTINUED else [])
-    + (TEACHERS if not DISTILLATION_GIVEN else [])
-    + (["teacher-ensemble"] if N_TEACHERS > 1 and not DISTILLATION_GIVEN else [])
+    UPSTREAM_MODELS
+    + (
+        ["teacher-ensemble"]
+        if N_TEACHERS > 1 and set(TEACHERS) <= set(UPSTREAM_MODELS)
+        else []
+    )
     + ["student"]
     + (["student-finetuned"] if STUDENT_FINAL == "student-finetuned" else [])
     + (["student-quantized"] if EXPERIMENT["quantize"] else [])

@@ -11,11 +11,9 @@
 REPORT = f"{RESULTS}/report"
 
 # Models trained here (modes train, continue, init): Marian wrote their logs here.
-TRAINED_HERE = [
-    m
-    for m in (["backward", *TEACHERS] if not DISTILLATION_GIVEN else []) + ["student"]
-    if not is_downloaded(m)
-] + (["student-finetuned"] if STUDENT_FINAL == "student-finetuned" else [])
+TRAINED_HERE = [m for m in UPSTREAM_MODELS + ["student"] if not is_downloaded(m)] + (
+    ["student-finetuned"] if STUDENT_FINAL == "student-finetuned" else []
+)
 TRAINING_MODE = {m: mode_of(m) for m in TRAINED_HERE if m != "student-finetuned"}
 TRAINING_MODE["student-finetuned"] = "init from student"
 

@@ -98,7 +98,6 @@ rule export_student:
         model=QUANTIZED if EXPERIMENT["quantize"] else model_file(STUDENT_FINAL),
         vocabs=vocabs("forward"),
         metrics=f"{EVAL}/metrics.csv",
-        config=workflow.configfiles,
     output:
         f"{EXPORT}/model.json",
         f"{EXPORT}/decoder.yml",
@@ -116,8 +115,13 @@ rule export_student:
         export=lambda w, output: os.path.dirname(output[0]),
         exp=EXP,
         provenance=provenance(),
+        # model.json records the config file's sha256. Its content is compared (an edit
+        # reruns the export), its path is not (taking `input` makes the param derived,
+        # which Snakemake leaves out): it moves with the checkout.
+        config_sha256=file_sha256(workflow.configfiles[0]),
+        config=lambda wildcards, input: workflow.configfiles[0],
     shell:
         "{params.script} --model {input.model} --src-vocab {input.vocabs[0]}"
         " --trg-vocab {input.vocabs[1]} --metrics {input.metrics} --out-dir {params.export}"
         " --experiment {params.exp} --src {params.src} --trg {params.trg} --provenance {params.provenance:q}"
-        " --config {input.config[0]} >{log} 2>&1"
+        " --config {params.config:q} >{log} 2>&1"

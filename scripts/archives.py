@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import io
+import lzma
 import os
 import posixpath
 import stat
@@ -24,8 +25,14 @@ from collections.abc import Iterator
 from typing import IO
 
 CHUNK = 1 << 20
-# Errors the archive libraries raise on cut or corrupt input.
-CORRUPT = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, OSError, ValueError)
+# Errors the archive libraries raise on cut or corrupt input (lzma's for .tar.xz and xz
+# zip members, which are no OSError).
+CORRUPT = (zipfile.BadZipFile, tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError,
+           ValueError)
+# Zip compression methods Python reads; others (zstd, deflate64, PPMd...) raise
+# NotImplementedError deep in zipfile.
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
+               zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
 
 
 class ArchiveError(Exception):
@@ -146,9 +153,19 @@ class Archive:
         """A binary stream of one member, counted against `max_bytes`."""
         name, info = self._find(member)
         what = f"{self.name}:{name}"
+        if self._zip is not None:
+            if info.flag_bits & 0x1:
+                raise ArchiveError(f"{what} is encrypted: encrypted archives are not supported; "
+                                   "use an unencrypted copy of the file")
+            if info.compress_type not in ZIP_METHODS:
+                raise ArchiveError(
+                    f"{what} is compressed with zip method {info.compress_type}, which cannot "
+                    f"be read here (only {', '.join(ZIP_METHODS.values())}): repack it, e.g. "
+                    "with `zip -Z deflate`, or use another copy"
+                )
         try:
             raw = self._zip.open(info) if self._zip is not None else self._tar.extractfile(info)
-        except CORRUPT as err:
+        except (*CORRUPT, RuntimeError, NotImplementedError) as err:
             raise ArchiveError(f"{what} cannot be read (corrupt archive): {err}") from None
         with raw, io.BufferedReader(_Bounded(raw, max_bytes, what), CHUNK) as stream:
             yield stream

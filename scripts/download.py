@@ -10,7 +10,10 @@ that a resumed run would mistake for finished work. A destination that already e
 kept as is.
 
 If DOWNLOAD_BEARER_TOKEN is set, it is sent as `Authorization: Bearer ...` to the host of
-each URL (never to a host a redirect leads to) and never logged.
+each URL (never to a host a redirect leads to) and never logged; the query of a redirect
+(a signed URL) is shown as `?<redacted>`, in error texts too. A local source must be a
+regular file outside /proc, /sys and /dev (links followed): /proc/self/environ would hand
+over the token, a FIFO or /dev/zero would never end.
 
 Usage:
   download.py file   --url U --out F [--sha256 H] [--zst]
@@ -32,29 +35,32 @@ import json
 import logging
 import os
 import re
+import stat
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import requests
-import zstandard
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from textio import atomic_path, count_lines, scratch_dir  # noqa: E402
+from textio import CorruptInput, LimitExceeded, atomic_path, count_lines, scan, scratch_dir  # noqa: E402
 
 log = logging.getLogger("download")
 
 CHUNK = 1 << 20  # 1 MiB: large enough for throughput, small enough to never hold a file
-ZST_CHUNK = 1 << 17  # compressed bytes per step when checking: bounds the decompressed burst
 TOKEN_ENV = "DOWNLOAD_BEARER_TOKEN"
 MAX_REDIRECTS = 10
 RAISE_LIMIT = "check the URL, or raise downloads.max-bytes in the config if the file is right"
 SCHEMES = "http://, https://, gs://, file:// or a local path"
 MODES = ("use", "continue", "init")
 METRICS = ("chrf", "bleu-detok", "ce-mean-words")
+# The kernel's and the system's files, never a download: /proc/self/environ holds the
+# environment (DOWNLOAD_BEARER_TOKEN), /dev/zero never ends.
+SYSTEM_DIRS = ("/proc", "/sys", "/dev")
 # Parts of a Marian training checkpoint besides model.npz; each one is optional.
 CHECKPOINT_EXTRAS = ("model.npz.optimizer.npz", "model.npz.progress.yml", "model.npz.yml")
 
@@ -72,15 +78,24 @@ class _Transient(Exception):
 
 
 def resolve(url: str) -> str:
-    """Return an http(s) URL or a local path for `url`; refuse unsupported schemes."""
+    """Return an http(s) URL or a local path for `url`; refuse unsupported schemes.
+
+    Pure: nothing is opened (it also runs while Snakemake builds its DAG)."""
     url = str(url).strip()
     if not url:
         raise DownloadError(f"empty URL: use {SCHEMES}")
     match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", url)
     if not match:  # no scheme: a local path, absolute or relative
-        return url
+        return _local(url, url)
     scheme = match.group(1).lower()
-    if scheme in ("http", "https", "gs") and "@" in urlsplit(url).netloc:
+    try:
+        parts = urlsplit(url)
+    except ValueError as err:  # "Invalid IPv6 URL": an unbalanced '[' in the host
+        raise DownloadError(
+            f"{redact(url)} is not a valid URL ({err}): check the host part (an IPv6 address "
+            "goes in brackets, like http://[::1]/path)"
+        ) from None
+    if scheme in ("http", "https", "gs") and "@" in parts.netloc:
         # user:password@host would be written to every log and to model.json.
         raise DownloadError(
             f"{redact(url)}: credentials in URLs are refused (they would end up in logs "
@@ -94,19 +109,43 @@ def resolve(url: str) -> str:
             raise DownloadError(f"{url}: a gs:// URL needs a bucket, like gs://bucket/path")
         return "https://storage.googleapis.com/" + rest
     if scheme == "file":
-        parts = urlsplit(url)
         if parts.netloc not in ("", "localhost") or not parts.path:
             raise DownloadError(f"{url}: only local file:///absolute/path URLs are supported")
-        return unquote(parts.path)
+        return _local(url, unquote(parts.path))
     raise DownloadError(f"unsupported URL {url!r}: use {SCHEMES}")
+
+
+def _system_path(path: str) -> bool:
+    path = "/" + os.path.normpath(os.path.abspath(path)).lstrip("/")  # "//proc" is /proc too
+    return any(path == top or path.startswith(top + "/") for top in SYSTEM_DIRS)
+
+
+def _local(url: str, path: str) -> str:
+    if _system_path(path):
+        raise DownloadError(
+            f"{url}: files under {', '.join(SYSTEM_DIRS)} are refused as downloads (they are "
+            "the system's, not data, and may hold secrets): give the path of a data file"
+        )
+    return path
 
 
 def redact(url: str) -> str:
     """`url` without user info or query: what may be shown of a URL that could carry a secret
     (a redirect target's signed query, a user:password the user should not have given)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not parseable: cut the same parts out by hand
+        head = re.split(r"[?#]", url, maxsplit=1)[0]
+        head = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/]*@", r"\1", head)
+        return head + ("?<redacted>" if "?" in url else "")
     query = "<redacted>" if parts.query else ""
     return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path, query, ""))
+
+
+def _scrub(text: object) -> str:
+    """An error text without the queries it may quote: requests' messages name the URL of
+    the request that failed, which after a redirect is a signed one."""
+    return re.sub(r"\?[^\s'\")]+", "?<redacted>", str(text))
 
 
 def _is_http(resolved: str) -> bool:
@@ -122,6 +161,14 @@ def join(base: str, name: str) -> str:
 # HTTP
 
 
+class _Session(requests.Session):
+    """requests parses a redirect's Location even when told not to follow it, and an invalid
+    one ("http://[bad/") escapes as a bare ValueError: here _open alone reads it."""
+
+    def get_redirect_target(self, resp):
+        return None
+
+
 def _open(method: str, url: str, timeout: float) -> requests.Response:
     """Send one request, following redirects by hand so each hop can be vetted.
 
@@ -135,13 +182,20 @@ def _open(method: str, url: str, timeout: float) -> requests.Response:
         headers = {}
         if token and urlsplit(url)[:2] == origin:
             headers["Authorization"] = f"Bearer {token}"
-        resp = requests.request(
-            method, url, headers=headers, stream=True, timeout=timeout, allow_redirects=False
-        )
+        with _Session() as session:  # as requests.request does, with one change
+            resp = session.request(method, url, headers=headers, stream=True, timeout=timeout,
+                                   allow_redirects=False)
         if not resp.is_redirect:
             return resp
-        target = urljoin(url, resp.headers["Location"])
         resp.close()
+        try:
+            target = urljoin(url, resp.headers["Location"])
+            urlsplit(target)
+        except ValueError as err:  # e.g. "Invalid IPv6 URL"; the target is not shown
+            raise DownloadError(
+                f"{redact(url)} redirected to an invalid URL ({err}): the server is "
+                "misconfigured; check the URL or ask its owner"
+            ) from None
         if urlsplit(target).scheme.lower() not in ("http", "https"):
             raise DownloadError(
                 f"{redact(url)} redirected to {redact(target)}: only http(s) redirects "
@@ -175,22 +229,24 @@ def _retrying(url: str, attempt: Callable[[], object], retries: int, backoff: fl
             return attempt()
         except (_Transient, requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError) as err:
-            # Messages name the URL only: exception texts never contain headers.
+            # Exception texts never contain headers, but name the URL requested, which may
+            # be a redirect's signed one: their queries are scrubbed.
             if n == retries:
-                message = f"{url}: {err} (gave up after {retries + 1} attempts)"
+                message = f"{url}: {_scrub(err)} (gave up after {retries + 1} attempts)"
                 raise DownloadError(message) from None
             delay = backoff * 2**n
-            log.warning("%s: %s; retry %d/%d in %.2fs", url, err, n + 1, retries, delay)
+            log.warning("%s: %s; retry %d/%d in %.2fs", url, _scrub(err), n + 1, retries, delay)
             time.sleep(delay)
         except requests.RequestException as err:
-            raise DownloadError(f"{url}: {err}") from None
+            raise DownloadError(f"{url}: {_scrub(err)}") from None
 
 
 def exists(url: str, retries: int = 4, backoff: float = 1.0, timeout: float = 60) -> bool:
     """Whether `url` names an existing file. 404 is False; other failures raise."""
     source = resolve(url)
     if not _is_http(source):
-        return os.path.isfile(source)
+        _local(url, os.path.realpath(source))  # a link into /proc is refused, not probed
+        return os.path.isfile(source)  # a FIFO or a device is no file (fetch refuses them)
 
     def attempt() -> bool:
         # HEAD first; some servers (signed storage URLs, 405s) only answer GET properly,
@@ -234,10 +290,31 @@ def _write(chunks: Iterable[bytes], path: str, url: str, max_bytes: int | None) 
     return digest.hexdigest(), size
 
 
-def _read_chunks(path: str) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
+def _open_local(url: str, path: str) -> int:
+    """A read-only descriptor of a local source, which must be a regular file outside the
+    system's directories, symlinks followed; nothing else is ever read."""
+    real = os.path.realpath(path)
+    _local(url if real == os.path.abspath(path) else f"{url} (a link to {real})", real)
+    try:
+        info = os.stat(real)
+    except FileNotFoundError:
+        raise DownloadError(f"{url}: no such file") from None
+    except OSError as err:
+        raise DownloadError(f"{url}: cannot be read ({err.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise DownloadError(
+            f"{url} is not a regular file (a directory, FIFO, socket or device): refused; "
+            "give the path of the file itself"
+        )
+    # O_NONBLOCK: should it have become a FIFO meanwhile, opening it does not wait.
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    opened = os.fstat(fd)
+    system = {os.stat(top).st_dev for top in SYSTEM_DIRS if os.path.isdir(top)}
+    if not stat.S_ISREG(opened.st_mode) or opened.st_dev in system:
+        os.close(fd)
+        raise DownloadError(f"{url} is not a regular file of data: refused")
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _fsync_dir(path: str) -> None:
@@ -249,19 +326,33 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def _content_length(url: str, value: str | None) -> int | None:
+    """The Content-Length header as a number (None when absent); refuse anything else."""
+    if value is None:
+        return None
+    # Repeated headers arrive joined ("5, 5"): legal when every copy agrees.
+    copies = {part.strip() for part in value.split(",")}
+    if len(copies) != 1 or not re.fullmatch(r"[0-9]{1,20}", next(iter(copies))):
+        raise DownloadError(
+            f"{url} answered with an invalid Content-Length {value[:40]!r}: the server or a "
+            "proxy in between is broken; check the URL, or try again later"
+        )
+    return int(next(iter(copies)))
+
+
 def _get(url: str, source: str, tmp: str, timeout: float, max_bytes: int | None) -> str:
     """One HTTP download attempt into `tmp`; return its sha256."""
     with _open("GET", source, timeout) as resp:
         if resp.status_code != 200:
             raise _status_error(url, resp)
-        length = resp.headers.get("Content-Length")
-        if max_bytes is not None and length and int(length) > max_bytes:
+        length = _content_length(url, resp.headers.get("Content-Length"))
+        if max_bytes is not None and length is not None and length > max_bytes:
             raise DownloadError(f"{url} is {length} bytes, over the limit of {max_bytes} bytes: "
                                 f"{RAISE_LIMIT}")
         digest, size = _write(resp.iter_content(CHUNK), tmp, url, max_bytes)
     # urllib3 usually catches a short body itself; this makes sure a dropped connection is
     # retried rather than accepted (skipped when the body was content-encoded in transit).
-    if length and "Content-Encoding" not in resp.headers and size != int(length):
+    if length is not None and "Content-Encoding" not in resp.headers and size != length:
         raise _Transient(f"body truncated: got {size} of {length} bytes")
     return digest
 
@@ -300,10 +391,9 @@ def fetch(
                 return _get(url, source, tmp, timeout, max_bytes)
 
             digest = _retrying(url, attempt, retries, backoff)
-        elif os.path.isfile(source):
-            digest, _ = _write(_read_chunks(source), tmp, url, max_bytes)
         else:
-            raise DownloadError(f"{url}: no such file")
+            with open(_open_local(url, source), "rb") as handle:
+                digest, _ = _write(iter(lambda: handle.read(CHUNK), b""), tmp, url, max_bytes)
         if expected and digest != expected:
             raise DownloadError(f"{url}: sha256 mismatch: expected {expected}, got {digest}")
         if check:
@@ -312,32 +402,26 @@ def fetch(
     return digest
 
 
-def check_zst(path: str | os.PathLike, name: str | None = None) -> int:
-    """Decompress `path` fully as a stream; return its line count. Raise if corrupt or cut.
+def check_zst(path: str | os.PathLike, name: str | None = None,
+              max_bytes: int | None = None) -> int:
+    """Decompress `path` fully as a stream; return its line count. Raise if corrupt, cut,
+    or (given `max_bytes`) decompressing to more than that.
 
-    zstandard's stream_reader accepts a truncated file silently, so frames are decoded one
-    by one and the file must end exactly at the end of a frame. `name` is what error
-    messages call the file (default: the path).
+    python-zstandard's stream reader accepts a truncated file silently; textio's readers
+    follow the frames and fail unless the file ends exactly at the end of one. `name` is
+    what error messages call the file (default: the path).
     """
     name = name or str(path)
-    lines, last, frame, seen = 0, b"\n", None, False
-    try:
-        with open(path, "rb") as handle:
-            while chunk := handle.read(ZST_CHUNK):
-                seen = True
-                while chunk:
-                    if frame is None or frame.eof:
-                        frame = zstandard.ZstdDecompressor().decompressobj()
-                    out = frame.decompress(chunk)
-                    chunk = frame.unused_data if frame.eof else b""
-                    if out:
-                        lines += out.count(b"\n")
-                        last = out[-1:]
-    except zstandard.ZstdError as err:
-        raise DownloadError(f"{name} is not a valid zstd file: {err}") from None
-    if not seen or not frame.eof:
+    if os.path.getsize(path) == 0:
         raise DownloadError(f"{name} is not a valid zstd file: it is empty or truncated")
-    return lines + (last != b"\n")  # a final line without a newline still counts
+    try:
+        return scan(str(path), max_bytes)[1]
+    except CorruptInput as err:
+        what = "it is empty or truncated" if err.truncated else "it is damaged"
+        raise DownloadError(f"{name} is not a valid zstd file: {what} ({err.reason})") from None
+    except LimitExceeded:
+        raise DownloadError(f"{name} decompresses to more than {max_bytes} bytes (a "
+                            f"decompression bomb?): {RAISE_LIMIT}") from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -461,12 +545,27 @@ def vocab_size(path: str | os.PathLike, name: str | None = None) -> int:
 
 
 def check_npz(path: str | os.PathLike, name: str) -> None:
-    """Refuse a 'model' that is not an .npz archive (an error page, a truncated file)."""
+    """Refuse a 'model' that is not an .npz archive (an error page, a truncated file) or
+    has a member that does not read back (checked against its CRC)."""
     if not zipfile.is_zipfile(path):
         raise DownloadError(
             f"{name} is not a Marian .npz model (not a zip archive): check the URL, or that "
             "the server did not answer with an error page"
         )
+    member = None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.infolist():
+                with archive.open(member) as stream:
+                    while stream.read(CHUNK):
+                        pass
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, RuntimeError,
+            NotImplementedError) as err:  # RuntimeError: encrypted; NotImplementedError: method
+        where = f" (member {member.filename})" if member else ""
+        raise DownloadError(
+            f"{name} is a damaged .npz model{where}: {err}; download it again or check the "
+            "file at its source"
+        ) from None
 
 
 def check_vocab_fit(out_dir: str | os.PathLike, src_vocab: str, trg_vocab: str) -> None:
@@ -477,21 +576,36 @@ def check_vocab_fit(out_dir: str | os.PathLike, src_vocab: str, trg_vocab: str) 
 
     out_dir = Path(out_dir)
     manifest = out_dir / "download.json"
-    source = json.loads(manifest.read_text())["files"]["final.npz"] if manifest.exists() else None
-    check_npz(out_dir / "final.npz", source or str(out_dir / "final.npz"))
+    files = json.loads(manifest.read_text())["files"] if manifest.exists() else {}
+    source = files.get("final.npz")
+    # Every downloaded .npz is read back member by member (CRC-checked) before Marian or
+    # numpy meets it; a damaged one is removed, so that a rerun downloads it again.
+    for name in ("final.npz", "model.npz", "model.npz.optimizer.npz"):
+        path = out_dir / name
+        if path.exists():
+            try:
+                check_npz(path, files.get(name) or str(path))
+            except DownloadError:
+                path.unlink()
+                raise
     sizes = {"source": vocab_size(src_vocab), "target": vocab_size(trg_vocab)}
     # Marian parameter names: tied (Wemb), or per side; the output layer follows the target.
     expect = {"Wemb": ("source", 0), "encoder_Wemb": ("source", 0),
               "decoder_Wemb": ("target", 0), "decoder_ff_logit_out_b": ("target", -1)}
-    with np.load(out_dir / "final.npz") as weights:
-        for name, (side, axis) in expect.items():
-            if name in weights.files and weights[name].shape[axis] != sizes[side]:
-                raise DownloadError(
-                    f"the {side} vocab ({src_vocab if side == 'source' else trg_vocab}, "
-                    f"{sizes[side]} pieces) does not fit the model in {out_dir} ({name} has "
-                    f"{weights[name].shape[axis]} rows): set continuation.vocab to the vocab "
-                    "the model was trained with"
-                )
+    try:
+        with np.load(out_dir / "final.npz") as weights:
+            shapes = {name: weights[name].shape for name in expect if name in weights.files}
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as err:
+        raise DownloadError(f"{source or out_dir / 'final.npz'} is a damaged .npz model: "
+                            f"{err}; download it again or check the file at its source") from None
+    for name, (side, axis) in expect.items():
+        if name in shapes and shapes[name][axis] != sizes[side]:
+            raise DownloadError(
+                f"the {side} vocab ({src_vocab if side == 'source' else trg_vocab}, "
+                f"{sizes[side]} pieces) does not fit the model in {out_dir} ({name} has "
+                f"{shapes[name][axis]} rows): set continuation.vocab to the vocab "
+                "the model was trained with"
+            )
     shipped = sorted(out_dir.glob("vocab*.spm"))
     configured = {file_sha256(src_vocab), file_sha256(trg_vocab)}
     for path in shipped:
@@ -574,7 +688,11 @@ def fetch_corpus(
         counts = []
         for (url, out), tmp in zip(jobs, temps, strict=True):
             fetch(url, tmp, max_bytes=max_bytes, **net)
-            counts.append(check_zst(tmp, url) if out.endswith(".zst") else count_lines(tmp))
+            try:
+                counts.append(check_zst(tmp, url, max_bytes) if out.endswith(".zst")
+                              else count_lines(tmp))
+            except (CorruptInput, UnicodeDecodeError) as err:  # a .gz or plain output
+                raise DownloadError(f"{url} cannot be read: {getattr(err, 'reason', err)}") from None
         if len(set(counts)) > 1:
             listing = ", ".join(f"{url} has {n}" for (url, _), n in zip(jobs, counts, strict=True))
             raise DownloadError(f"line counts differ in a parallel corpus: {listing} lines")
@@ -647,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
     net = dict(retries=args.retries, timeout=args.timeout, max_bytes=args.max_bytes)
     try:
         if args.command == "file":
-            checks = ([lambda tmp: check_zst(tmp, args.url)] if args.zst else []) + (
+            checks = ([lambda tmp: check_zst(tmp, args.url, args.max_bytes)] if args.zst else []) + (
                 [lambda tmp: vocab_size(tmp, args.url)] if args.spm else [])
             fetch(args.url, args.out, sha256=args.sha256,
                   check=lambda tmp: [check(tmp) for check in checks], **net)

@@ -7,13 +7,17 @@ Names, as MT pipelines spell them (see config/README.md):
   sacrebleu_{test set}        a sacrebleu test set (e.g. wmt19), for the pairs it has
   flores_{dev|devtest}        FLORES-200: {base}/flores200_dataset.tar.gz
   news-crawl_news.{year}      {base}/news-crawl/{lang}/news.{year}.{lang}.shuffled.deduped.gz
-  url_{URL}                   any URL with [LANG] standing for the language (.zst, .gz or plain)
+  url_{URL}                   any URL with [LANG] standing for the language (.zst, .gz, .xz,
+                              .bz2 or plain)
 
 Every download goes through download.fetch (atomic, retried, size-bounded) into a cache
 folder keyed by URL, shared between experiments. Members are streamed out of archives by
 archives.py, which refuses unsafe members. Outputs are written to temporary files and
 renamed into place only when every side is complete and the sides have equally many
-lines: a failure leaves no output and no temporary file.
+lines: a failure leaves no output and no temporary file. A compressed download must
+decompress to its end (a cut or damaged file fails, naming the dataset and URL), to at most
+the download limit (--max-bytes), in lines of at most MAX_LINE characters: a decompression
+bomb stops at the bound instead of filling memory or disk.
 
 The functions used while Snakemake builds its DAG (split_name, dataset_stem,
 check_dataset) are pure: no file or network access.
@@ -28,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import gzip
 import hashlib
 import io
 import itertools
@@ -44,7 +47,8 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import archives  # noqa: E402
 import download  # noqa: E402
-from textio import atomic_path, read_lines, scratch_dir  # noqa: E402
+from textio import (LimitExceeded, atomic_path, read_lines, scan, scratch_dir,  # noqa: E402
+                    stream_lines)
 
 log = logging.getLogger("importers")
 
@@ -59,7 +63,11 @@ MIRRORS = {
     "mtdata": None,
     "sacrebleu": None,
 }
-MAX_BYTES = 200 << 30  # per download and per extracted member, unless configured
+MAX_BYTES = 200 << 30  # per download, extracted member and decompressed file, unless configured
+# Longest line accepted from a download, in characters. A sentence corpus never comes close
+# (Marian's max-length filters at a few hundred tokens); a longer one is a decompression bomb
+# or not a line-per-sentence file, and would be held whole in memory.
+MAX_LINE = 1 << 20
 # Characters no dataset name may hold (shell and quoting metacharacters, whitespace).
 FORBIDDEN = re.compile(r"[\s'\"`;$|&<>\\]")
 STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -130,7 +138,11 @@ def dataset_stem(name: str) -> str:
     importer, rest = split_name(name)
     if importer == "url":
         digest = hashlib.sha256(rest.encode("utf-8")).hexdigest()[:12]
-        tail = urlsplit(rest).path.rsplit("/", 1)[-1].replace("[LANG]", "LANG")
+        try:
+            path = urlsplit(rest).path
+        except ValueError:  # not a URL ("http://[bad/"): check_dataset says so, by name
+            path = re.split(r"[?#]", rest, maxsplit=1)[0]
+        tail = path.rsplit("/", 1)[-1].replace("[LANG]", "LANG")
         tail = re.sub(r"\.(zst|gz)$", "", tail)
         tail = re.sub(r"[^A-Za-z0-9_.-]+", "_", tail).strip("._-")[:40]
         return f"url_{digest}" + (f"_{tail}" if tail else "")
@@ -227,6 +239,19 @@ def check_dataset(name: str, langs: list[str]) -> None:
                                 "URL, standing for each language code")
 
 
+def check_mirrors(mirrors: dict | None) -> None:
+    """Refuse mirrors (datasets.mirrors) that cannot be used or would leak: user:password@
+    would be printed with every import command (Snakemake shows them) and logged."""
+    for importer, url in (mirrors or {}).items():
+        if importer not in MIRRORS:
+            raise ImporterError(f"datasets.mirrors.{importer}: no importer {importer!r}; "
+                                f"mirrors are for {', '.join(MIRRORS)}")
+        try:
+            download.resolve(url)
+        except download.DownloadError as err:  # its text already hides credentials
+            raise ImporterError(f"datasets.mirrors.{importer}: {err}") from None
+
+
 def mirrored(url: str, mirror: str | None) -> str:
     """The URL of a file on a mirror that keeps the original {host}/{path} layout."""
     if not mirror:
@@ -246,11 +271,13 @@ class Context:
     def __init__(self, name: str, cache_dir: str, mirrors: dict | None = None,
                  max_bytes: int = MAX_BYTES, retries: int = 4, timeout: float = 60,
                  backoff: float = 1.0):
+        check_mirrors(mirrors)
         self.name, self.cache_dir = name, cache_dir
         self.mirrors = {**MIRRORS, **(mirrors or {})}
         self.max_bytes = max_bytes
         self.net = dict(retries=retries, timeout=timeout, backoff=backoff)
         self.fetched: list[str] = []
+        self.urls: dict[str, str] = {}  # downloaded path -> its URL, for messages
 
     def base(self, importer: str) -> str:
         return self.mirrors[importer]
@@ -266,37 +293,56 @@ class Context:
         except download.DownloadError as err:
             raise ImporterError(f"dataset {self.name}: download failed: {err}") from None
         self.fetched.append(dest)
+        self.urls[dest] = url
         return dest
 
+    def what(self, path: str) -> str:
+        """How messages name a file: its URL when it was downloaded."""
+        return f"dataset {self.name}: " + download.redact(self.urls.get(path, path))
 
-def _text_lines(stream: io.BufferedIOBase, what: str) -> Iterator[str]:
-    """Lines of a binary UTF-8 stream, without newline characters."""
-    text = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
-    try:
-        for line in text:
-            yield line.rstrip("\r\n")
-    except UnicodeDecodeError as err:
-        raise ImporterError(f"{what} is not UTF-8 text: {err}") from None
+    def unreadable(self, path: str, err: Exception) -> ImporterError:
+        """The error for a file that cannot be read to its end within the bounds."""
+        what = self.what(path)
+        if isinstance(err, LimitExceeded):
+            if "decompresses to more than" in str(err):
+                return ImporterError(
+                    f"{what} decompresses to more than {self.max_bytes} bytes, the download "
+                    f"limit: a decompression bomb, or raise downloads.max-bytes if the file is "
+                    "right")
+            return ImporterError(
+                f"{what} has a line longer than {MAX_LINE} characters ({err}): not a "
+                "line-per-sentence text file (or a decompression bomb); check the URL")
+        if isinstance(err, UnicodeDecodeError):
+            return ImporterError(f"{what} is not UTF-8 text: {err}")
+        reason = getattr(err, "reason", "") or err
+        return CorruptDownload(
+            f"{what} is corrupt or truncated ({reason}): the file is damaged or was cut short "
+            "at the source, or compressed differently than its suffix says (.zst, .gz, .xz, "
+            ".bz2 or none); check it there (e.g. zstd -t, gzip -t) or use another mirror. "
+            "The bad download was removed: a rerun fetches it again")
 
 
 def _member_lines(path: str, member: str, ctx: Context) -> Iterator[str]:
-    with archives.Archive(path, f"dataset {ctx.name}: {path}") as arc:
+    with archives.Archive(path, ctx.what(path)) as arc:
         with arc.open(member, ctx.max_bytes) as stream:
-            yield from _text_lines(stream, f"dataset {ctx.name}: {member}")
+            try:
+                for line in stream_lines(stream, f"{ctx.what(path)}:{member}", MAX_LINE):
+                    yield line.rstrip("\r")
+            except LimitExceeded as err:
+                raise ImporterError(
+                    f"{err}: not a line-per-sentence text file (or a decompression bomb); "
+                    "check the URL") from None
+            except UnicodeDecodeError as err:
+                raise ImporterError(f"{ctx.what(path)}:{member} is not UTF-8 text: {err}") from None
 
 
 def _file_lines(path: str, ctx: Context) -> Iterator[str]:
-    what = f"dataset {ctx.name}: {path}"
+    """The lines of a downloaded file, decompressed by suffix to its end, within the
+    download limit and MAX_LINE."""
     try:
-        yield from read_lines(path)
-    except (EOFError, OSError, gzip.BadGzipFile) as err:
-        raise CorruptDownload(f"{what} is corrupt or truncated: {err}") from None
-    except UnicodeDecodeError as err:
-        raise ImporterError(f"{what} is not UTF-8 text: {err}") from None
-    except Exception as err:  # zstandard.ZstdError and kin
-        if type(err).__module__.startswith("zstd"):
-            raise CorruptDownload(f"{what} is corrupt or truncated: {err}") from None
-        raise
+        yield from read_lines(path, max_bytes=ctx.max_bytes, max_line=MAX_LINE)
+    except (OSError, LimitExceeded, UnicodeDecodeError) as err:  # OSError: CorruptInput too
+        raise ctx.unreadable(path, err) from None
 
 
 def opus_sources(rest: str, langs: list[str], ctx: Context) -> list[Iterator[str]]:
@@ -429,6 +475,13 @@ def mtdata_sources(did_text: str, langs: list[str], ctx: Context,
     else:
         paths = [path]
     ext = entry.in_ext or entry.ext
+    # mtdata's parsers decompress and read on their own, without bounds: each file is first
+    # read to its end here, checked for damage, size and (line formats) line length.
+    for local in paths:
+        try:
+            scan(local, ctx.max_bytes, None if re.search("xml|tmx", str(ext)) else MAX_LINE * 4)
+        except (OSError, LimitExceeded) as err:
+            raise ctx.unreadable(local, err) from None
     dlangs = [str(lang) for lang in entry.did.langs]
     order = []
     for lang in langs:
@@ -531,7 +584,9 @@ def import_dataset(name: str, langs: list[str], outputs: list[str], cache_dir: s
             for temp in temps:
                 raw = stack.enter_context(open(temp, "wb"))
                 # Level 3: twice as fast as 6 for ~6% more bytes; cleaning rewrites them.
-                zst = zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False)
+                # The checksum lets every later reader catch damage on disk.
+                zst = zstandard.ZstdCompressor(level=3, write_checksum=True).stream_writer(
+                    raw, closefd=False)
                 writers.append(stack.enter_context(
                     io.TextIOWrapper(zst, encoding="utf-8", newline="\n")))
             # Rows are written in batches: one write per line costs more than the reading.

@@ -25,13 +25,15 @@ import report_html  # noqa: E402
 from textio import atomic_write  # noqa: E402
 
 _STAMP = r"^\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\]"
+# A number as Marian prints it, a diverged training's "nan", "-nan" and "inf" included.
+_NUMBER = r"[-+]?(?:nan|inf|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)"
 TRAIN_LINE = re.compile(
     _STAMP + r" Ep\. (?P<epoch>\d+) : Up\. (?P<update>\d+) : Sen\. (?P<sentences>[\d,]+) : "
-    r"Cost (?P<cost>[-+\d.eE]+)(?:.*?: (?P<wps>[\d.]+) words/s)?(?:.*?L\.r\. (?P<lr>[-+\d.eE]+))?"
+    rf"Cost (?P<cost>{_NUMBER})(?:.*?: (?P<wps>[\d.]+) words/s)?(?:.*?L\.r\. (?P<lr>{_NUMBER}))?"
 )
 VALID_LINE = re.compile(
     _STAMP + r" \[valid\] Ep\. (?P<epoch>\d+) : Up\. (?P<update>\d+) : (?P<metric>[\w.-]+) : "
-    r"(?P<value>[-+\d.eE]+|nan|inf) : (?P<status>new best|stalled.*)"
+    rf"(?P<value>{_NUMBER}) : (?P<status>new best|stalled.*)"
 )
 START_LINE = re.compile(_STAMP + r" \[marian\] Marian v")
 MODE_LABELS = {

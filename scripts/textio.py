@@ -1,23 +1,31 @@
-"""Streaming text I/O shared by the scripts: zstd/gzip/plain by suffix, atomic writes.
+"""Streaming text I/O shared by the scripts: zstd/gzip/xz/bz2/plain by suffix, atomic writes.
 
 Every corpus is streamed, line by line or in blocks of whole lines; nothing here loads a
 whole file. The readers have the zstd command line decompress big .zst files in a process of
 its own, in parallel with Python's decoding (benchmarks/data_path.py).
+
+A compressed file that is cut short or damaged raises CorruptInput (an OSError) naming the
+file, whichever decompressor reads it: a reader never hands out the first part of a cut file
+as if it were all of it. Readers given `max_bytes` / `max_line` raise LimitExceeded once the
+decompressed text passes them (a decompression bomb), without holding more than a block.
 """
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import contextlib
 import fcntl
 import gzip
 import io
 import itertools
+import lzma
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import zlib
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -34,25 +42,174 @@ ZSTD_CLI = shutil.which("zstd")
 ZSTD_CLI_MIN_BYTES = 1 << 20
 
 
+class CorruptInput(OSError):
+    """A compressed file that is cut short or damaged; the message names the file, `reason`
+    says what the decompressor found and `truncated` whether the file ends too early."""
+
+    reason: str = ""
+    truncated: bool = False
+
+
+class LimitExceeded(ValueError):
+    """Text that decompresses past a bound given to a reader; the message names the file."""
+
+
+SUFFIXES = ".zst, .gz, .xz, .bz2 or none"
+# What the decompressors raise on damaged input: zstandard's errors (by class: their module is
+# zstandard.backend_c), a cut gzip/xz/bz2 stream (EOFError), deflate, xz and bz2 errors, and
+# gzip's BadGzipFile (an OSError, like bz2's "Invalid data stream").
+_DAMAGE = (zstandard.ZstdError, EOFError, zlib.error, lzma.LZMAError, OSError)
+
+
+def _corrupt(path, err: BaseException | str, truncated: bool | None = None) -> CorruptInput:
+    error = CorruptInput(
+        f"{path} is corrupt or truncated ({err}): check that the file is complete and that "
+        f"its suffix ({SUFFIXES}) matches its compression"
+    )
+    error.reason = str(err)
+    error.truncated = isinstance(err, EOFError) if truncated is None else truncated
+    return error
+
+
+class _ZstdFrames:
+    """Follows the zstd frame layout (RFC 8878) over the compressed bytes, to tell a file
+    that ends between two frames from one cut inside a frame: python-zstandard's reader ends
+    a cut file silently. Only headers are read; block contents are skipped by their size."""
+
+    MAGIC, SKIPPABLE = 0xFD2FB528, 0x184D2A50
+
+    def __init__(self):
+        self._state, self._want, self._skip, self._head = "magic", 4, 0, b""
+        self._checksum = False
+
+    def feed(self, data: bytes) -> None:
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._skip:
+                step = min(self._skip, end - pos)
+                self._skip -= step
+                pos += step
+                continue
+            take = min(self._want - len(self._head), end - pos)
+            self._head += data[pos : pos + take]
+            pos += take
+            if len(self._head) == self._want:
+                head, self._head = self._head, b""
+                self._advance(head)
+
+    def _advance(self, head: bytes) -> None:
+        """A header is complete: set the next state, and what to skip before it."""
+        value = int.from_bytes(head, "little")
+        if self._state == "magic":
+            if value == self.MAGIC:
+                self._state, self._want = "descriptor", 1
+            elif value & 0xFFFFFFF0 == self.SKIPPABLE:
+                self._state, self._want = "skippable", 4
+            else:
+                raise ValueError("not a zstd frame where one should start")
+        elif self._state == "skippable":  # a frame of metadata: its size, then its bytes
+            self._state, self._want, self._skip = "magic", 4, value
+        elif self._state == "descriptor":
+            fcs, single = value >> 6, value >> 5 & 1
+            if value >> 3 & 1:
+                raise ValueError("reserved bit set in a zstd frame header")
+            self._checksum = bool(value >> 2 & 1)
+            rest = (0 if single else 1) + (0, 1, 2, 4)[value & 3]
+            rest += (single, 2, 4, 8)[fcs]  # content size: 1 byte only in single segment
+            self._state, self._want, self._skip = "block", 3, rest
+        else:  # a block header: last flag, type, size
+            last, kind, size = value & 1, value >> 1 & 3, value >> 3
+            if kind == 3:
+                raise ValueError("reserved zstd block type")
+            self._skip = 1 if kind == 1 else size  # an RLE block holds one byte
+            if last:
+                self._skip += 4 if self._checksum else 0
+                self._state, self._want = "magic", 4
+
+    def finish(self) -> None:
+        if self._state != "magic" or self._head or self._skip:
+            raise ValueError("the data ends inside a zstd frame: the file was cut short")
+
+
+class _Tee:
+    """A source for python-zstandard's reader that shows every byte read to `seen`."""
+
+    def __init__(self, raw: IO[bytes], seen):
+        self._raw, self._seen = raw, seen
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._seen(data)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+
+class _Decompressed(io.RawIOBase):
+    """The decompressed bytes of a file, by suffix; any damage raises CorruptInput naming
+    the file, a .zst cut between two blocks included."""
+
+    def __init__(self, path: str):
+        self._path, self._frames, self._stream = path, None, None
+        if path.endswith(".zst"):
+            self._frames = _ZstdFrames()
+            raw = _Tee(open(path, "rb"), self._frames_feed)
+            self._stream = zstandard.ZstdDecompressor().stream_reader(
+                raw, read_across_frames=True, closefd=True)
+        elif path.endswith(".gz"):
+            self._stream = gzip.open(path, "rb")
+        elif path.endswith(".xz"):
+            self._stream = lzma.open(path, "rb")
+        elif path.endswith(".bz2"):
+            self._stream = bz2.open(path, "rb")
+        else:
+            self._stream = open(path, "rb")
+
+    def _frames_feed(self, data: bytes) -> None:
+        try:
+            self._frames.feed(data)
+        except ValueError as err:
+            raise _corrupt(self._path, err) from None
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            return self.readall()
+        try:
+            data = self._stream.read(size)
+        except CorruptInput:
+            raise
+        except _DAMAGE as err:
+            raise _corrupt(self._path, err) from None
+        if not data and size and self._frames is not None:
+            try:
+                self._frames.finish()
+            except ValueError as err:
+                raise _corrupt(self._path, err, truncated=True) from None
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if self._stream is not None and not self.closed:
+            self._stream.close()
+        super().close()
+
+
 def open_read(path: str | os.PathLike) -> IO[str]:
-    """Open a corpus for reading text, decompressing by suffix."""
-    path = str(path)
-    if path.endswith(".zst"):
-        raw = open(path, "rb")
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
-    if path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="\n")
-    return open(path, encoding="utf-8", newline="\n")
+    """Open a corpus for reading text, decompressing by suffix (damage: CorruptInput)."""
+    stream = io.BufferedReader(_Decompressed(str(path)), BLOCK_SIZE)
+    return io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
 
 
 def _open_read_binary(path: str | os.PathLike) -> IO[bytes]:
-    path = str(path)
-    if path.endswith(".zst"):
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
-    if path.endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+    return _Decompressed(str(path))
 
 
 def _zstd_blocks(path: str | os.PathLike) -> Iterator[bytes]:
@@ -62,9 +219,9 @@ def _zstd_blocks(path: str | os.PathLike) -> Iterator[bytes]:
     splitting, without the GIL: a read of 2M lines then costs about the larger of the two
     instead of their sum. (A read-ahead thread running python-zstandard was no faster than
     reading in line: it waits up to 5 ms for the GIL each time it needs it while the consumer
-    works.) zstd's errors (corrupt, truncated: python-zstandard accepts a cut file silently)
-    raise ZstdError at the end. Closing this generator, or dropping it, kills the process
-    and waits for it. Memory: the pipe (1 MB) and a block.
+    works.) zstd's errors (corrupt, truncated) raise CorruptInput at the end. Closing this
+    generator, or dropping it, kills the process and waits for it. Memory: the pipe (1 MB)
+    and a block.
     """
     with open(path, "rb") as source:  # a missing file raises here, in the caller
         if os.fstat(source.fileno()).st_size == 0:
@@ -78,7 +235,7 @@ def _zstd_blocks(path: str | os.PathLike) -> Iterator[bytes]:
             yield data
         error = proc.stderr.read().decode(errors="replace").strip()
         if proc.wait():
-            raise zstandard.ZstdError(f"{path}: zstd -d failed: {error}")
+            raise _corrupt(path, f"zstd -d: {error}", truncated="premature end" in error)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -87,14 +244,58 @@ def _zstd_blocks(path: str | os.PathLike) -> Iterator[bytes]:
         proc.wait()
 
 
-def _blocks(path: str | os.PathLike) -> Iterator[bytes]:
-    """A corpus's decompressed bytes in blocks of at most BLOCK_SIZE."""
+def _blocks(path: str | os.PathLike, max_bytes: int | None = None) -> Iterator[bytes]:
+    """A corpus's decompressed bytes in blocks of at most BLOCK_SIZE; more than `max_bytes`
+    of them raise LimitExceeded."""
     if ZSTD_CLI and str(path).endswith(".zst") and os.path.getsize(path) >= ZSTD_CLI_MIN_BYTES:
-        yield from _zstd_blocks(path)
+        blocks = _zstd_blocks(path)
     else:
-        with _open_read_binary(path) as handle:
-            while data := handle.read(BLOCK_SIZE):
-                yield data
+        blocks = _stream_blocks(path)
+    if max_bytes is None:
+        yield from blocks
+        return
+    seen = 0
+    with contextlib.closing(blocks):
+        for data in blocks:
+            seen += len(data)
+            if seen > max_bytes:
+                raise LimitExceeded(f"{path} decompresses to more than {max_bytes} bytes")
+            yield data
+
+
+def _stream_blocks(path: str | os.PathLike) -> Iterator[bytes]:
+    with _open_read_binary(path) as handle:
+        while data := handle.read(BLOCK_SIZE):
+            yield data
+
+
+def scan(path: str | os.PathLike, max_bytes: int | None = None,
+         max_line: int | None = None) -> tuple[int, int]:
+    """Decompress `path` to the end without keeping it or decoding it; return its size in
+    bytes and its number of lines (a last line without a newline counts). Raise
+    CorruptInput if it is damaged, LimitExceeded past `max_bytes` or for a line (in bytes)
+    longer than `max_line`."""
+    size, lines, run, last = 0, 0, 0, b"\n"  # run: bytes since the last newline
+    for data in _blocks(path, max_bytes):
+        size += len(data)
+        lines += data.count(b"\n")
+        last = data[-1:]
+        if max_line is None:
+            continue
+        first = data.find(b"\n")
+        if first < 0:
+            run += len(data)
+            longest = run
+        else:
+            longest = run + first
+            end = data.rfind(b"\n")
+            if end - first > max_line:  # whole lines inside the block may be too long
+                longest = max(longest, *map(len, data[first + 1 : end].split(b"\n")))
+            run = len(data) - end - 1
+            longest = max(longest, run)
+        if longest > max_line:
+            raise LimitExceeded(f"{path} has a line longer than {max_line} bytes")
+    return size, lines + (last != b"\n")
 
 
 def read_text_blocks(path: str | os.PathLike) -> Iterator[str]:
@@ -120,7 +321,8 @@ def read_text_blocks(path: str | os.PathLike) -> Iterator[str]:
 
 def _open_write_raw(path: str, handle: IO[bytes]) -> IO[str]:
     if path.endswith(".zst"):
-        cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=0)
+        # With a checksum, a byte damaged later on disk is caught by every reader.
+        cctx = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=0, write_checksum=True)
         stream = cctx.stream_writer(handle, closefd=False)
         return io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
     if path.endswith(".gz"):
@@ -277,15 +479,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         os.close(fd)  # releases the lock
 
 
-def _line_lists(path: str | os.PathLike) -> Iterator[list[str]]:
+def _line_lists(path: str | os.PathLike, max_bytes: int | None = None,
+                max_line: int | None = None) -> Iterator[list[str]]:
     """The lines of a corpus (without their newline), a list per block read."""
+    return _split(_blocks(path, max_bytes), path, max_line)
+
+
+def _split(blocks: Iterator[bytes], name, max_line: int | None) -> Iterator[list[str]]:
+    """Lines (without their newline) of UTF-8 blocks, a list per block."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    rest, lines = "", []
+    rest, lines, count = "", [], 0
     try:
-        for data in _blocks(path):
+        for data in blocks:
             lines = decoder.decode(data).split("\n")
             lines[0] = rest + lines[0]  # the line the block before left unfinished
             rest = lines.pop()
+            if max_line is not None:
+                # Checked per block: a line without end (a bomb) stops within a block of
+                # the bound instead of growing in memory. A line inside one block is no
+                # longer than the block: only the first and the unfinished one can be long.
+                inner = lines if max_line < len(data) else lines[:1]
+                longest = max(len(rest), max(map(len, inner), default=0))
+                if longest > max_line:
+                    at = count + next((i for i, line in enumerate(lines) if len(line) > max_line),
+                                      len(lines)) + 1
+                    raise LimitExceeded(f"{name}: line {at} is longer than {max_line} characters")
+                count += len(lines)
             yield lines
         rest += decoder.decode(b"", final=True)
         if rest:
@@ -294,6 +513,8 @@ def _line_lists(path: str | os.PathLike) -> Iterator[list[str]]:
         # Closed early (Lines.close): the chain would still hand out the rest of the list
         # it is in. Otherwise the list was used up before this generator ran again.
         lines.clear()
+        if hasattr(blocks, "close"):
+            blocks.close()
 
 
 class Lines(itertools.chain):
@@ -306,15 +527,28 @@ class Lines(itertools.chain):
         self._source.close()
 
 
-def read_lines(path: str | os.PathLike) -> Lines:
+def read_lines(path: str | os.PathLike, *, max_bytes: int | None = None,
+               max_line: int | None = None) -> Lines:
     """Iterate over the lines of a corpus, without their newline.
 
     Only `\n` ends a line (`\r`, U+2028 and the like stay in it); a last line without a
-    newline is a line; a BOM is kept; invalid UTF-8 raises UnicodeDecodeError. Reading is
-    lazy: nothing is opened before the first line is asked for. Drop the iterator or call
-    close() to stop early (benchmarks/data_path.py measures it against the zstd CLI).
+    newline is a line; a BOM is kept; invalid UTF-8 raises UnicodeDecodeError, a damaged
+    compressed file CorruptInput. Reading is lazy: nothing is opened before the first line
+    is asked for. Drop the iterator or call close() to stop early
+    (benchmarks/data_path.py measures it against the zstd CLI). Given `max_bytes` (of
+    decompressed text) or `max_line` (characters in a line), passing them raises
+    LimitExceeded: for input from elsewhere, which may be a decompression bomb.
     """
-    source = _line_lists(path)
+    source = _line_lists(path, max_bytes, max_line)
+    lines = Lines.from_iterable(source)
+    lines._source = source
+    return lines
+
+
+def stream_lines(stream: IO[bytes], name: str, max_line: int | None = None) -> Lines:
+    """The lines of an open binary UTF-8 stream (an archive member), as read_lines reads a
+    file; `name` is what errors call it."""
+    source = _split(iter(lambda: stream.read(BLOCK_SIZE), b""), name, max_line)
     lines = Lines.from_iterable(source)
     lines._source = source
     return lines

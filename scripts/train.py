@@ -14,7 +14,9 @@ weights (--pretrained-model).
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +26,11 @@ import marian  # noqa: E402
 from textio import atomic_path, open_read, scratch_dir  # noqa: E402
 
 CHECKPOINT_FILES = ("model.npz", "model.npz.optimizer.npz", "model.npz.progress.yml", "model.npz.yml")
+# Marian's update lines: "Ep. 1 : Up. 20 : Sen. 311 : Cost -nan * 335 @ ..." (or "Cost 5.64").
+COST = re.compile(rb"\] Ep\. \d+ : Up\. (\d+) : .*? : Cost (\S+)")
+# Logged costs in a row that are nan or inf before Marian is stopped. Once the weights are
+# non-finite every later cost is too; a lone spike that recovers is let through.
+DIVERGED_AFTER = 3
 
 
 def decompress(path: str, tmp_dir: str) -> str:
@@ -98,9 +105,80 @@ def repair_checkpoint(model_dir: Path, log) -> None:
             "weights and optimizer state with training counters starting over")
 
 
+class Divergence:
+    """Reads what Marian appends to its training log, for costs that are nan or inf (a
+    training that diverged: the model it saves is useless, and the job would be green).
+    Only this run's lines count: the log is appended to across resumptions."""
+
+    def __init__(self, log_path: Path, model_dir: Path):
+        self.path, self.model_dir = log_path, model_dir
+        self.offset = log_path.stat().st_size if log_path.exists() else 0
+        self.rest = b""
+        self.bad: list[int] = []  # first and last update of the non-finite costs in a row
+        self.count, self.texts = 0, set()
+
+    def poll(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                while data := handle.read(1 << 20):
+                    self.offset += len(data)
+                    *lines, self.rest = (self.rest + data).split(b"\n")
+                    for line in lines:
+                        self._read(line)
+        except FileNotFoundError:
+            pass
+
+    def _read(self, line: bytes) -> None:
+        match = COST.search(line)
+        if not match:
+            return
+        try:
+            cost = float(match[2])
+        except ValueError:
+            return
+        if math.isfinite(cost):
+            self.bad, self.count, self.texts = [], 0, set()
+        else:
+            self.bad = [self.bad[0] if self.bad else int(match[1]), int(match[1])]
+            self.count += 1
+            self.texts.add(match[2].decode(errors="replace"))
+
+    def message(self) -> str:
+        return (
+            f"training diverged: Marian logged a cost of {' / '.join(sorted(self.texts))} for "
+            f"{self.count} update line(s) in a row, updates {self.bad[0]} to {self.bad[1]} (see "
+            f"{self.path}): the model is useless. Lower the learning rate (marian-args: "
+            "learn-rate, lr-warmup), clip gradients (clip-norm), and check the training data "
+            f"and alignments. The checkpoint in {self.model_dir} may hold the diverged "
+            "weights: remove that folder to start over."
+        )
+
+    def __call__(self) -> str | None:
+        """For marian.run while Marian trains: a message once enough costs in a row failed."""
+        self.poll()
+        if self.count >= DIVERGED_AFTER:
+            return "Marian stopped: " + self.message()
+        return None
+
+    def after_exit(self) -> None:
+        """Once Marian ended well: fail if its last logged cost was not finite."""
+        self.poll()
+        if self.bad:
+            raise SystemExit(self.message())
+
+
 def select_final(model_dir: Path, metric: str, log) -> None:
     best = model_dir / f"model.npz.best-{metric}.npz"
     chosen = best if best.exists() else model_dir / "model.npz"
+    if not chosen.exists():
+        # Marian ended with exit code 0 without training (an option that makes it print and
+        # exit, say): there is nothing to hand on, and no final.npz may appear.
+        raise SystemExit(
+            f"Marian ended without writing a model in {model_dir} (no {best.name}, no "
+            f"model.npz): see what it printed in this job's log and {model_dir / 'train.log'}, "
+            "and check marian-args for options that stop it before training"
+        )
     if not best.exists():
         log(f"no checkpoint validated with {metric}; using the last one ({chosen.name})")
     # final.npz last: it is the rule's output, so its presence means everything is in place.
@@ -183,7 +261,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.valid_src and args.valid_trg:
             valid_files = [decompress(args.valid_src, tmp_dir), decompress(args.valid_trg, tmp_dir)]
         cmd = build_command(args, train_files, valid_files, tmp_dir, log)
-        marian.run(cmd)
+        divergence = Divergence(model_dir / "train.log", model_dir)
+        marian.run(cmd, watch=divergence)
+        divergence.after_exit()
     select_final(model_dir, args.best_model, log)
 
 

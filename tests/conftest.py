@@ -101,4 +101,23 @@ def tiny_run(tmp_path_factory):
             "resumed": second.stdout + second.stderr}
 
 
+def copy_checkout(dest: Path) -> Path:
+    """A copy of the checkout as a clone would have it: committed and new files, nothing
+    git ignores (results, .venv, ...); the working tree's content, with fresh mtimes."""
+    import shutil
+
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
+                            capture_output=True, text=True)
+    if listed.returncode != 0:  # not a git checkout (an unpacked archive)
+        shutil.copytree(REPO, dest, ignore=shutil.ignore_patterns(
+            ".git", ".venv", ".snakemake", "results", "logs", "resources", "__pycache__"))
+        return dest
+    for name in filter(None, listed.stdout.split("\0")):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(REPO / name, dest / name)
+            shutil.copymode(REPO / name, dest / name)
+    return dest
+
+
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

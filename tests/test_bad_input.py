@@ -21,6 +21,21 @@ Cases kept next to the feature they test (not repeated here; this list is the in
   teacher and teachers both, ftp:// URL, a repeated teacher URL; at download time: a
   404 model, a model without decoder config, a vocab that does not fit the model, a
   corrupt .zst corpus and a line-count mismatch, a checksum mismatch.
+- tests/test_config_guard.py (hardening): config files re-read strictly (duplicate keys,
+  alias bombs, empty/list/several-document/non-UTF-8 files, YTE), every string key of the
+  schema fuzzed with line breaks, NUL, NBSP and 10,000 characters, braces, YAML booleans
+  as language codes, whole-number floats, over-long dataset names.
+- tests/test_config_checks.py (hardening): option-looking Marian values (list items,
+  `--model=`), programs a config may run (marian.*, bicleaner command), missing presets,
+  language codes that collide with file names or name one language twice, test sets in
+  train/devtest, one model under two URL spellings, a used student with finetuning.
+- tests/test_corrupt_input.py (hardening): truncated/corrupt zst, gz, xz, bz2 at any size,
+  decompression bombs and endless lines, /proc, /sys, /dev and non-regular sources,
+  credentials in mirrors, signed redirects, bad Content-Length and URLs, encrypted zip
+  members, damaged .npz; tests/test_marian_scripts.py: trainings that write no model or
+  diverge (nan cost).
+- tests/test_paths.py: a finished run moved to a path with a space and run by another
+  interpreter reruns nothing; a checkout under a path with a space runs jobs.
 - tests/test_download.py: unsupported schemes (ftp, s3, javascript, file://otherhost,
   gs:// without bucket, empty), sha256 mismatch, 404, 403, redirect to ftp://, bodies over
   the limit (Content-Length and local files), truncated bodies, corrupt/truncated/empty
@@ -224,7 +239,8 @@ def test_url_with_command_substitution_is_only_a_path(box):
 # Broken corpora given as local datasets: the job that reads them fails, naming the file
 
 
-LOCAL_ONLY = {"train": ["local_bad"], "devtest": ["local_bad"], "test": ["local_bad"],
+# The test set may not be a training dataset (refused before any job): the toy one.
+LOCAL_ONLY = {"train": ["local_bad"], "devtest": ["local_bad"], "test": ["toy_test"],
               "mono-src": [], "mono-trg": [], "local-dir": "corpora"}
 GOOD = zstandard.ZstdCompressor().compress(b"a b\nc d\n")
 BROKEN_CORPORA = {
@@ -518,7 +534,7 @@ def test_bearer_token_never_reaches_a_whole_runs_outputs(box, tiny_run, monkeypa
         cont = {"vocab": {"src": f"{httpd.url}/vocab/vocab.spm", "trg": f"{httpd.url}/vocab/vocab.spm"},
                 "corpora": {"distillation": {"src": f"{corpus}.xx.zst", "trg": f"{corpus}.yy.zst"}},
                 "models": {"student": {"url": f"{httpd.url}/models/student", "mode": "use"}}}
-        cfg = box.config({"continuation": cont, "experiment": {"name": "private"},
+        cfg = box.config({"continuation": cont, "experiment": {"name": "private", "finetune-student": False},
                           "datasets": {"train": [], "mono-src": [], "mono-trg": []}})
         before = box.snapshot()
         result, out = run(box, "--cores", "2", config=cfg, env={"DOWNLOAD_BEARER_TOKEN": token},

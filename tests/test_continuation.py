@@ -107,7 +107,9 @@ def test_teacher_modes_keep_training(workdir, tmp_path, mode):
 def test_student_modes(workdir, tmp_path, mode, trained):
     cont = {**RECIPE_DISTILL, "models": {**RECIPE_DISTILL["models"],
                                          "student": {"url": f"{BASE}/student", "mode": mode}}}
-    cfg = overlay(tmp_path, cont, datasets={"train": [], "mono-trg": []})
+    # A used student cannot be fine-tuned (refused otherwise, see tests/test_config_checks.py).
+    cfg = overlay(tmp_path, cont, datasets={"train": [], "mono-trg": []},
+                  experiment={"finetune-student": mode != "use"})
     jobs = set(dry_run(workdir, "student", configfiles=[TINY, cfg]))
     assert jobs & {"train_student", "finetune_student"} == (trained | ({"finetune_student"} if trained else set()))
     if mode == "use":

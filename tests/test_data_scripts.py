@@ -279,27 +279,76 @@ def test_small_zst_is_read_without_a_process(tmp_path):
 
 
 def test_readers_raise_what_decompression_hits(tmp_path, zstd_reader):
+    """Damage raises CorruptInput naming the file, whichever reader meets it: a .zst cut
+    short included, which python-zstandard's own reader ends silently (a corpus imported
+    short with exit 0)."""
+    import bz2
     import gzip
+    import lzma
 
     import zstandard
 
     data = "".join(f"line {i} {i * 7919 % 10007}\n" for i in range(20000)).encode()
     packed = zstandard.ZstdCompressor(write_checksum=True).compress(data)
     middle = len(packed) // 2
-    (tmp_path / "corrupt.zst").write_bytes(packed[:middle] + bytes(64) + packed[middle + 64 :])
-    (tmp_path / "not.zst").write_bytes(b"plain text, not zstd\n")
-    (tmp_path / "cut.zst").write_bytes(packed[:middle])
-    (tmp_path / "cut.gz").write_bytes(gzip.compress(data)[:-100])
-    broken = [("corrupt.zst", zstandard.ZstdError), ("not.zst", zstandard.ZstdError),
-              ("cut.gz", EOFError)]
-    if zstd_reader == "zstd-cli":  # python-zstandard's stream reader accepts a cut file
-        broken.append(("cut.zst", zstandard.ZstdError))
-    for name, error in broken:
-        for read in (lines, textio.count_lines, lambda p: list(textio.read_text_blocks(p))):
-            with pytest.raises(error):
+    broken = {
+        "corrupt.zst": packed[:middle] + bytes(64) + packed[middle + 64 :],
+        "not.zst": b"plain text, not zstd\n",
+        "cut.zst": packed[:middle],
+        "cut-at-block.zst": packed[:-4],  # only the checksum missing
+        "cut-in-header.zst": packed[:3],
+        "cut-after-a-frame.zst": packed + packed[:middle],
+        "cut.gz": gzip.compress(data)[:-100],
+        "flipped.gz": gzip.compress(data)[:-12] + b"\xff" + gzip.compress(data)[-11:],
+        "cut.xz": lzma.compress(data)[:-100],
+        "cut.bz2": bz2.compress(data)[:-100],
+    }
+    for name, damaged in broken.items():
+        (tmp_path / name).write_bytes(damaged)
+        for read in (lines, textio.count_lines, lambda p: list(textio.read_text_blocks(p)),
+                     lambda p: p.is_file() and textio.open_read(p).read(), textio.scan):
+            with pytest.raises(textio.CorruptInput, match=f"{name} is corrupt or truncated"):
                 read(tmp_path / name)
     with pytest.raises(FileNotFoundError):
         lines(tmp_path / "missing.zst")
+    assert not _readers_alive()
+
+
+def test_readers_decompress_xz_and_bz2(tmp_path):
+    import bz2
+    import lzma
+
+    for suffix, compress in ((".xz", lzma.compress), (".bz2", bz2.compress)):
+        path = tmp_path / f"c{suffix}"
+        path.write_bytes(compress("a\nb é\n".encode()))
+        assert lines(path) == ["a", "b é"] and textio.count_lines(path) == 2
+
+
+def test_readers_bound_decompressed_bytes_and_line_length(tmp_path, zstd_reader):
+    """A decompression bomb stops at the bound, without being held in memory."""
+    import gzip
+
+    import zstandard
+
+    one_line = b"x" * (8 << 20)
+    for name, packed in (("bomb.gz", gzip.compress(one_line, 1)),
+                         ("bomb.zst", zstandard.ZstdCompressor().compress(one_line))):
+        path = tmp_path / name
+        path.write_bytes(packed)
+        with pytest.raises(textio.LimitExceeded, match=f"{name}: line 1 is longer than 100000"):
+            list(textio.read_lines(path, max_line=100_000))
+        with pytest.raises(textio.LimitExceeded, match=f"{name} decompresses to more than 1000000"):
+            list(textio.read_lines(path, max_bytes=1_000_000))
+        with pytest.raises(textio.LimitExceeded, match=f"{name} has a line longer than 100000"):
+            textio.scan(path, max_line=100_000)
+    ok = tmp_path / "ok.gz"
+    ok.write_bytes(gzip.compress(b"short\n" + b"y" * 1000 + b"\nz"))
+    assert len(list(textio.read_lines(ok, max_bytes=2000, max_line=1000))) == 3
+    assert textio.scan(ok, max_bytes=2000, max_line=1000) == (1008, 3)
+    with pytest.raises(textio.LimitExceeded, match="line 2 is longer than 999"):
+        list(textio.read_lines(ok, max_line=999))
+    with pytest.raises(textio.LimitExceeded):
+        textio.scan(ok, max_line=999)
     assert not _readers_alive()
 
 
@@ -598,11 +647,12 @@ def test_bicleaner_enabled_without_the_tool_stops_before_any_job(tmp_path):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "cleaning.bicleaner.enabled" in output and "no-such-bicleaner-classify" in output
-    # With a scorer on PATH the neural filter sits between cleaning and merging.
+    # With the classifier on PATH the neural filter sits between cleaning and merging.
     (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "my-scorer").write_text(SCORER.format(python=sys.executable))
-    (tmp_path / "bin" / "my-scorer").chmod(0o755)
-    cfg = write_config(tmp_path / "c.yml", "cleaning: {bicleaner: {enabled: true, model: m, command: my-scorer}}\n")
+    (tmp_path / "bin" / "bicleaner-ai-classify").write_text(SCORER.format(python=sys.executable))
+    (tmp_path / "bin" / "bicleaner-ai-classify").chmod(0o755)
+    cfg = write_config(tmp_path / "c.yml", "cleaning: {bicleaner: {enabled: true, model: m, "
+                       "command: bicleaner-ai-classify - -}}\n")
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
     result = snakemake(work, "-n", "vocab", configfiles=[TINY, cfg], env=env)
     assert "bicleaner_corpus" in result.stdout and "clean-rules/toy_train.xx.zst" in result.stdout

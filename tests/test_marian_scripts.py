@@ -203,6 +203,55 @@ def test_marian_failure_names_the_command(toy, tmp_path):
         run_train(toy, tmp_path / "m", "10u", "--options", json.dumps({"no-such-option": 1}))
 
 
+def test_marian_that_writes_no_model_fails(toy, tmp_path):
+    """Marian can end with exit code 0 without training (here --version): no final.npz."""
+    model_dir = tmp_path / "m"
+    with pytest.raises(SystemExit, match=f"Marian ended without writing a model in {model_dir}"):
+        run_train(toy, model_dir, "10u", "--options", json.dumps({**TINY_MODEL, "version": True}))
+    assert not (model_dir / "final.npz").exists()
+
+
+DIVERGING = {**TINY_MODEL, "learn-rate": 1e30, "clip-norm": 0, "disp-freq": 1}
+
+
+def test_training_that_diverges_fails(toy, tmp_path):
+    """A learning rate of 1e30 makes every cost nan from the second update on (real Marian):
+    a short training ends, then fails on its log; no final.npz is handed on."""
+    model_dir = tmp_path / "m"
+    with pytest.raises(SystemExit, match=r"training diverged: Marian logged a cost of -?nan") as err:
+        run_train(toy, model_dir, "20u", "--options", json.dumps({**DIVERGING, "after": "20u"}))
+    assert "Lower the learning rate" in str(err.value) and str(model_dir) in str(err.value)
+    assert not (model_dir / "final.npz").exists()
+
+
+@pytest.mark.timeout(300)
+def test_training_that_diverges_is_stopped(toy, tmp_path):
+    """A long training is stopped once it diverged, not run to its end (hours, here)."""
+    model_dir = tmp_path / "m"
+    with pytest.raises(SystemExit, match=r"Marian stopped: training diverged") as err:
+        run_train(toy, model_dir, "1000000u", "--options",
+                  json.dumps({**DIVERGING, "after": "1000000u", "valid-freq": 100000,
+                              "save-freq": 100000}))
+    assert "update line(s) in a row" in str(err.value)
+    assert not (model_dir / "final.npz").exists()
+
+
+def test_divergence_counts_only_this_runs_log_lines(tmp_path):
+    log = tmp_path / "train.log"
+    line = "[2026-01-01 00:00:00] Ep. 1 : Up. {} : Sen. 16 : Cost {} * 209 @ 209 after 209 : Time 0.1s\n"
+    log.write_text("".join(line.format(u, "nan") for u in range(1, 6)))  # an earlier run
+    watch = train.Divergence(log, tmp_path)
+    with open(log, "a") as out:
+        out.write(line.format(6, "5.1") + line.format(7, "inf") + line.format(8, "-nan"))
+    assert watch() is None  # two in a row: not yet
+    with open(log, "a") as out:
+        out.write(line.format(9, "-inf"))
+    assert "updates 7 to 9" in watch() and "-inf / -nan / inf" in watch.message()
+    with open(log, "a") as out:
+        out.write(line.format(10, "4.2"))
+    watch.after_exit()  # recovered: the last cost is finite
+
+
 def test_score_gives_one_finite_score_per_line(toy, tmp_path):
     import score
 
