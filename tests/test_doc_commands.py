@@ -11,7 +11,8 @@ How a documented line becomes a run, from the repository root of a copy of the c
   config file, since --configfile takes several values) fails here;
 - `-n` is added: a dry run plans everything and runs nothing. Commands that run no jobs
   (`--rulegraph`, `--dag`, `--lint`, `--unlock`) accept `-n` and do what they document;
-  `--profile profiles/slurm -n` needs no cluster;
+  `--profile profiles/slurm -n` needs no cluster; the bare `--profile slurm` runs with HOME
+  in a temp dir where the README's one-time step (the `ln -sfn` line) has been run;
 - `--report FILE` needs a finished run, so it is dropped after parsing (the check that FILE
   is an .html/.zip stays): the rest is the dry run of the same config and targets;
 - the user's own config files the docs name (my-pair.yml, my.yml) are copies of the default;
@@ -21,6 +22,7 @@ How a documented line becomes a run, from the repository root of a copy of the c
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -144,6 +146,13 @@ def runnable(args: list[str], root: Path) -> list[str] | None:
     return args
 
 
+def profile_step() -> str:
+    """The README's one-time step that lets `--profile slurm` find profiles/slurm."""
+    steps = [line for _, line in shell_lines("README.md") if "~/.config/snakemake/slurm" in line]
+    assert len(steps) == 1, steps
+    return steps[0]
+
+
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory) -> Path:
     """A copy of the checkout: commands run from its root, leaving the real one alone."""
@@ -151,6 +160,16 @@ def checkout(tmp_path_factory) -> Path:
     for name in USER_CONFIGS:
         shutil.copy2(REPO / "config" / "config.yml", root / name)
     return root
+
+
+@pytest.fixture(scope="module")
+def doc_env(checkout, tmp_path_factory) -> dict:
+    """The environment of a user who ran the README's one-time profile step, in a temp HOME."""
+    env = dict(os.environ, HOME=str(tmp_path_factory.mktemp("home")))
+    for var in ("XDG_CONFIG_HOME", "SNAKEMAKE_PROFILE"):
+        env.pop(var, None)
+    subprocess.run(["bash", "-c", profile_step()], cwd=checkout, env=env, check=True)
+    return env
 
 
 def test_the_docs_show_the_commands_this_test_runs():
@@ -163,7 +182,7 @@ def test_the_docs_show_the_commands_this_test_runs():
 
 
 @pytest.mark.parametrize("args", sorted(DOCUMENTED), ids=lambda a: DOCUMENTED[a])
-def test_documented_command_runs(args, checkout):
+def test_documented_command_runs(args, checkout, doc_env):
     where = DOCUMENTED[args]
     try:
         run = runnable(list(args), checkout)
@@ -171,7 +190,7 @@ def test_documented_command_runs(args, checkout):
         pytest.fail(f"{where}: `snakemake {shlex.join(args)}`: {error}")
     if run is None:
         return  # a sketch with `...`
-    result = subprocess.run([sys.executable, "-m", "snakemake", *run], cwd=checkout,
+    result = subprocess.run([sys.executable, "-m", "snakemake", *run], cwd=checkout, env=doc_env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, (
         f"{where}: `snakemake {shlex.join(args)}` (run as `snakemake {shlex.join(run)}`) "

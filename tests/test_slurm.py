@@ -116,17 +116,34 @@ def dry_run_resources(output: str) -> dict[str, list[dict[str, str]]]:
     return jobs
 
 
-def test_dry_run_with_the_cluster_profile_needs_no_slurm(tmp_path):
-    """`snakemake -n --profile profiles/slurm`, as documented, with no cluster reachable."""
-    env = dict(os.environ, SLURM_CONF=str(tmp_path / "no-such-slurm.conf"))
-    env.pop("SNAKEMAKE_PROFILE", None)
+def readme_profile_step() -> str:
+    """The README's one-time step that makes the bare `--profile slurm` work."""
+    steps = [line.split("#")[0] for line in (REPO / "README.md").read_text().splitlines()
+             if "~/.config/snakemake/slurm" in line and line.lstrip().startswith("mkdir")]
+    assert len(steps) == 1, steps
+    return steps[0]
+
+
+@pytest.mark.parametrize("profile", ["profiles/slurm", "slurm"])
+def test_dry_run_with_the_cluster_profile_needs_no_slurm(tmp_path, profile):
+    """`snakemake -n --profile profiles/slurm`, and the bare `--profile slurm` after the
+    README's one-time step (run with HOME in a temp dir), with no cluster reachable."""
+    env = dict(os.environ, SLURM_CONF=str(tmp_path / "no-such-slurm.conf"),
+               HOME=str(tmp_path / "home"))
+    for var in ("SNAKEMAKE_PROFILE", "XDG_CONFIG_HOME"):
+        env.pop(var, None)
+    (tmp_path / "home").mkdir()
+    if profile == "slurm":
+        subprocess.run(["bash", "-c", readme_profile_step()], cwd=REPO, env=env, check=True)
+        assert (tmp_path / "home/.config/snakemake/slurm").resolve() == PROFILE.resolve()
+    work = tmp_path / "work"
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--profile", "profiles/slurm",
-         "--directory", str(tmp_path), "--configfile", *map(str, CONFIGS)],
+        [sys.executable, "-m", "snakemake", "-n", "--profile", profile,
+         "--directory", str(work), "--configfile", *map(str, CONFIGS)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "Using profile profiles/slurm" in output
+    assert f"Using profile {profile} " in output
     variables = profile_variables(PROFILE)
     jobs = dry_run_resources(output)
     gpu = gpu_rules()
