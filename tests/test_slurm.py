@@ -100,14 +100,26 @@ def test_test_profile_differs_only_in_local_cluster_settings():
         assert ("slurm_extra" in resources) == ("slurm_extra" in local["set-resources"][rule])
 
 
-def dry_run_resources(output: str) -> dict[str, list[dict[str, str]]]:
-    """Rule -> the resources of each of its jobs, from a dry run's job listing."""
+def local_rules() -> set[str]:
+    """Rules that run where Snakemake runs, never as SLURM jobs (a dry run lists them as
+    ordinary rules): the Snakefile's `localrules:` and rules marked `localrule: True`."""
+    text = (REPO / "Snakefile").read_text()
+    listed = re.search(r"^localrules:\n((?:[ \t]+\w+,?\n)+)", text, re.M)
+    names = set(re.findall(r"\w+", listed.group(1))) if listed else set()
+    return names | {name for name, src in workflow_rules().items()
+                    if re.search(r"^\s+localrule:\s*True", src, re.M)}
+
+
+def dry_run_resources(output: str, local: bool = True) -> dict[str, list[dict[str, str]]]:
+    """Rule -> the resources of each of its jobs, from a dry run's job listing (without
+    the local jobs, which never reach SLURM, when `local` is false)."""
     jobs: dict[str, list[dict[str, str]]] = {}
+    skip = set() if local else local_rules()
     rule = None
     for line in output.splitlines():
         match = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):", line)
         if match:
-            rule = match.group(1)
+            rule = match.group(1) if match.group(1) not in skip else None
         match = re.match(r"^\s+resources: (.*)$", line)
         if match and rule:
             pairs = dict(item.split("=", 1) for item in match.group(1).split(", "))
@@ -159,6 +171,35 @@ def test_dry_run_with_the_cluster_profile_needs_no_slurm(tmp_path, profile):
                 assert res["slurm_partition"] == variables["CPU_PARTITION"], (rule, res)
                 assert not GPU_KEYS & set(res), (rule, res)
                 assert "slurm_extra" not in res, (rule, res)
+
+
+def dry_run_with_profile(profile_dir: Path, tmp_path: Path) -> dict[str, list[dict[str, str]]]:
+    env = dict(os.environ, SLURM_CONF=str(tmp_path / "no-such-slurm.conf"))
+    env.pop("SNAKEMAKE_PROFILE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "backwards", "--profile", str(profile_dir),
+         "--directory", str(tmp_path / "work"), "--configfile", *map(str, CONFIGS)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dry_run_resources(result.stdout + result.stderr, local=False)
+
+
+def test_every_profile_setting_changes_the_jobs_resources(tmp_path):
+    """Each cluster setting of profiles/slurm reaches the resources of some job submitted to
+    SLURM (local jobs aside): none is dead."""
+    original = yaml.safe_load((PROFILE / "config.yaml").read_text())
+    base = dry_run_with_profile(PROFILE, tmp_path / "base")
+    assert {"train_backward", "merge_corpus"} <= set(base)
+    for name, value in original["__variables__"].items():
+        if isinstance(value, list):
+            continue  # the rule lists: test_profile_gpu_rule_lists_match_the_workflow
+        changed = yaml.safe_load((PROFILE / "config.yaml").read_text())
+        changed["__variables__"][name] = value + 3 if isinstance(value, int) else "changed-x"
+        profile = tmp_path / name / "profile"
+        profile.mkdir(parents=True)
+        (profile / "config.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+        assert dry_run_with_profile(profile, tmp_path / name) != base, (
+            f"profiles/slurm/config.yaml: {name} changes no job's resources: wire it or remove it")
 
 
 # --- a local SLURM cluster -------------------------------------------------------------
