@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
+# scripts/ holds the checks and helpers the Snakefile imports (once on sys.path).
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 import config_guard  # noqa: E402
 
@@ -46,7 +48,6 @@ validate(config, schema="../config/schema/config.schema.yml")
 # What the schema cannot say (scripts/config_checks.py): each error names its key. Marian
 # options reach Marian's argv as given: reserved names, values that would become options
 # of their own (`--model=/x`) and unknown presets stop here.
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 import config_checks  # noqa: E402
 
 config_checks.check_marian_args(
@@ -121,6 +122,7 @@ def local_imports(name, seen=None):
     return seen
 
 
+@functools.cache  # 50-odd rules call script(): read and parse each script once
 def code_digest(name):
     """sha256 of a script and the modules of scripts/ it imports: changes with their
     content, not with their path or mtime (a fresh clone changes every mtime)."""
@@ -155,7 +157,6 @@ TEACHERS = [f"teacher{i}" for i in range(N_TEACHERS)]
 # training output otherwise: the rules below an artifact never change, the rules that
 # would have produced it drop out of the DAG. Nothing here touches the network.
 
-sys.path.insert(0, SCRIPTS)
 from download import DownloadError, resolve  # noqa: E402
 
 CONT = config["continuation"]

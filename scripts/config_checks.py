@@ -1,6 +1,7 @@
 """Checks of a config's meaning that its schema cannot express, run while the DAG is built.
 
-Imported by rules/common.smk after schema validation (stdlib only, so it stays cheap), and
+Imported by rules/common.smk after schema validation (stdlib only, so it stays cheap; URLs
+are read by download.resolve, which the Snakefile imports anyway), and
 unit-tested without Snakemake (tests/test_config_checks.py). Each check raises ConfigError
 naming the config key (dotted path) and saying what to do, before any job runs.
 """
@@ -14,7 +15,7 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import marian
 
@@ -269,18 +270,16 @@ def check_dataset_overlap(datasets: dict, stem=lambda name: name) -> None:
 def model_location(url: str, cwd: str | None = None) -> str:
     """One spelling of where a model is: `x`, `./x`, `x/` and `file:///cwd/x` give the same
     local path; an http(s) or gs:// URL loses its trailing slash and case in scheme and host."""
-    url = str(url).strip()
-    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", url)
-    scheme = match.group(1).lower() if match else ""
-    if not scheme or scheme == "file":
-        path = unquote(urlsplit(url).path) if scheme else url
-        return os.path.normpath(os.path.join(cwd or os.getcwd(), path))
-    parts = urlsplit(url)
-    if scheme == "gs":  # read as https://storage.googleapis.com/bucket/path
-        parts = urlsplit(f"https://storage.googleapis.com/{url[5:]}")
-        scheme = "https"
+    from download import resolve  # the one reader of URL schemes (gs://, file://, paths)
+
+    where = resolve(url)  # an http(s) URL or a local path
+    if not re.match(r"https?://", where, re.IGNORECASE):
+        return os.path.normpath(os.path.join(cwd or os.getcwd(), where))
+    parts = urlsplit(where)
     path = posixpath.normpath(parts.path) if parts.path.strip("/") else ""
-    return urlunsplit((scheme, parts.netloc.lower(), path.rstrip("/"), parts.query, ""))
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), path.rstrip("/"), parts.query, "")
+    )
 
 
 def check_model_urls(entries: list[tuple[str, str]], cwd: str | None = None) -> None:
