@@ -304,7 +304,7 @@ class Context:
         """The error for a file that cannot be read to its end within the bounds."""
         what = self.what(path)
         if isinstance(err, LimitExceeded):
-            if "decompresses to more than" in str(err):
+            if err.bound == "bytes":
                 return ImporterError(
                     f"{what} decompresses to more than {self.max_bytes} bytes, the download "
                     f"limit: a decompression bomb, or raise downloads.max-bytes if the file is "

@@ -51,7 +51,12 @@ class CorruptInput(OSError):
 
 
 class LimitExceeded(ValueError):
-    """Text that decompresses past a bound given to a reader; the message names the file."""
+    """Text that decompresses past a bound given to a reader; the message names the file,
+    `bound` which bound: "bytes" (max_bytes) or "line" (max_line)."""
+
+    def __init__(self, message: str, bound: str):
+        super().__init__(message)
+        self.bound = bound
 
 
 SUFFIXES = ".zst, .gz, .xz, .bz2 or none"
@@ -259,7 +264,7 @@ def _blocks(path: str | os.PathLike, max_bytes: int | None = None) -> Iterator[b
         for data in blocks:
             seen += len(data)
             if seen > max_bytes:
-                raise LimitExceeded(f"{path} decompresses to more than {max_bytes} bytes")
+                raise LimitExceeded(f"{path} decompresses to more than {max_bytes} bytes", "bytes")
             yield data
 
 
@@ -294,7 +299,7 @@ def scan(path: str | os.PathLike, max_bytes: int | None = None,
             run = len(data) - end - 1
             longest = max(longest, run)
         if longest > max_line:
-            raise LimitExceeded(f"{path} has a line longer than {max_line} bytes")
+            raise LimitExceeded(f"{path} has a line longer than {max_line} bytes", "line")
     return size, lines + (last != b"\n")
 
 
@@ -503,7 +508,7 @@ def _split(blocks: Iterator[bytes], name, max_line: int | None) -> Iterator[list
                 if longest > max_line:
                     at = count + next((i for i, line in enumerate(lines) if len(line) > max_line),
                                       len(lines)) + 1
-                    raise LimitExceeded(f"{name}: line {at} is longer than {max_line} characters")
+                    raise LimitExceeded(f"{name}: line {at} is longer than {max_line} characters", "line")
                 count += len(lines)
             yield lines
         rest += decoder.decode(b"", final=True)
