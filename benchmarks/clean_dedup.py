@@ -238,7 +238,7 @@ def measure(src: Path, trg: Path, work: Path, pairs: int, workers: int, bucket_m
     c_src, c_trg = work / "clean.en.zst", work / "clean.de.zst"
     results = {"pairs": pairs}
     results["clean"] = run(
-        [PY, str(SCRIPTS / "clean.py"), "--src-in", str(src), "--trg-in", str(trg),
+        [PY, "-m", "mtdistill.data.clean", "--src-in", str(src), "--trg-in", str(trg),
          "--src-out", str(c_src), "--trg-out", str(c_trg), "--stats", str(work / "clean.json"),
          *CLEAN_OPTIONS, "--workers", str(workers), "--block-lines", str(block_lines)], "clean.py")
     results["clean"]["stats"] = json.loads((work / "clean.json").read_text())
@@ -248,7 +248,7 @@ def measure(src: Path, trg: Path, work: Path, pairs: int, workers: int, bucket_m
         f" '{AWK_CLEAN}'", "awk clean", shell=True)
     results["clean_baseline"]["kept"] = count_lines(work / "awk.en.zst")
     results["dedup"] = run(
-        [PY, str(SCRIPTS / "merge.py"), "--src-in", str(c_src), "--trg-in", str(c_trg),
+        [PY, "-m", "mtdistill.data.merge", "--src-in", str(c_src), "--trg-in", str(c_trg),
          "--src-out", str(work / "merged.en.zst"), "--trg-out", str(work / "merged.de.zst"),
          "--bucket-mb", str(bucket_mb), "--tmp-dir", str(work)], "merge.py")
     sort_tmp = work / "sort-tmp"

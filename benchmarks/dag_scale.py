@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PY, REPO, SCRIPTS, SNAKEFILE, add_gate_flag, header, median, save_json, timed, verdict  # noqa: E402
 
 sys.path.insert(0, str(SCRIPTS))
-import textio  # noqa: E402
+from mtdistill.common import textio
 
 PROBE = Path(__file__).resolve().parent / "_probe.py"
 BASE_CHUNKS = {"corpus": 300, "mono-src": 800, "mono-trg": 200}

@@ -134,7 +134,7 @@ def main(argv=None) -> int:
                    help="benchmark the textio.py/chunks.py of another copy of scripts/ (A/B)")
     args = p.parse_args(argv)
     sys.path.insert(0, str(args.scripts))
-    import textio
+    from mtdistill.common import textio
 
     if not ZSTD:
         print("the zstd command line is not installed (apt-get install zstd)")
@@ -189,7 +189,7 @@ def main(argv=None) -> int:
             assert textio.count_lines(compressed) == args.lines
 
         def helper_join():
-            subprocess.run([PY, str(args.scripts / "chunks.py"), "join", "--inputs", *parts,
+            subprocess.run([PY, "-m", "mtdistill.distill.chunks", "join", "--inputs", *parts,
                             "--output", str(work / "h-join.zst")], check=True, capture_output=True)
 
         def floor_read():

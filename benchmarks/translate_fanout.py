@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PY, REPO, SCRIPTS, SNAKEFILE, header, median, save_json, verdict  # noqa: E402
 
 sys.path.insert(0, str(SCRIPTS))
-import textio  # noqa: E402
+from mtdistill.common import textio
 
 TOY = REPO / "results" / "toy"
 MODEL = TOY / "models" / "teacher0" / "final.npz"
@@ -63,7 +63,7 @@ def prepare(work: Path, lines: list[str], n_chunks: int, threads: int) -> list[s
     textio.write_lines(source, lines)
     chunk_dir = res / "translated" / "mono-src" / "chunks"
     per_chunk = -(-len(lines) // n_chunks)
-    subprocess.run([PY, str(SCRIPTS / "chunks.py"), "split", "--inputs", str(source), "--suffixes", "in",
+    subprocess.run([PY, "-m", "mtdistill.distill.chunks", "split", "--inputs", str(source), "--suffixes", "in",
                     "--out-dir", str(chunk_dir), "--lines", str(per_chunk)], check=True, capture_output=True)
     (work / "bench.yml").write_text(
         f"experiment: {{name: {EXP}, teacher-ensemble: 1}}\nresources: {{translate-threads: {threads}}}\n",

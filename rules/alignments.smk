@@ -21,7 +21,7 @@ rule alignments:
     resources:
         mem_mb=RES["mem-mb-train"],
     params:
-        script=script("alignments.py"),
+        script=script("mtdistill.distill.alignments"),
     shell:
         "{params.script} --src {input.src} --trg {input.trg}"
         " --src-vocab {input.vocabs[0]} --trg-vocab {input.vocabs[1]}"

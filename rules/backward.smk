@@ -21,8 +21,8 @@ rule train_backward:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
-        space=script("diskspace.py"),
-        script=script("train.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.train.train"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,
         model_dir=lambda w, output: os.path.dirname(output.model),
@@ -53,7 +53,7 @@ rule translate_mono_trg:
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
-        script=script("translate.py"),
+        script=script("mtdistill.distill.translate"),
         marian=MARIAN["decode"],
         devices=DEVICES,
         options=marian_options("decoding-backward"),
@@ -80,7 +80,7 @@ rule collect_mono_trg:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("chunks.py"),
+        script=script("mtdistill.distill.chunks"),
     shell:
         "({params.script} join --inputs {input.src} --output {output.src}"
         " && {params.script} join --inputs {input.trg} --output {output.trg})"

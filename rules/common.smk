@@ -10,9 +10,10 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-# scripts/ holds the checks and helpers the Snakefile imports (once on sys.path).
+# scripts/ holds the package mtdistill: the checks and helpers the Snakefile imports and
+# the job scripts, run as `python -m mtdistill.<stage>.<script>` (see script() below).
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-import config_guard  # noqa: E402
+from mtdistill.config import guard as config_guard  # noqa: E402
 
 # First, before anything reads (or serializes) config: each config file re-read strictly
 # (duplicate keys, alias bombs), then every key and string of the merged config (control
@@ -48,7 +49,7 @@ validate(config, schema="../config/schema/config.schema.yml")
 # What the schema cannot say (scripts/config_checks.py): each error names its key. Marian
 # options reach Marian's argv as given: reserved names, values that would become options
 # of their own (`--model=/x`) and unknown presets stop here.
-import config_checks  # noqa: E402
+from mtdistill.config import checks as config_checks  # noqa: E402
 
 config_checks.check_marian_args(
     config["marian-args"], Path(workflow.basedir) / "config" / "marian"
@@ -86,7 +87,10 @@ SCRIPTS = str(Path(workflow.basedir) / "scripts")
 # a SLURM node too, which parses the Snakefile again) and never part of params or of a
 # rule's shell template: Snakemake compares those, so a moved checkout or another
 # virtualenv would rerun every finished job. Quoted: the checkout path may have spaces.
-_PREFIX = f"set -euo pipefail; PY={shlex.quote(PY)}; SCRIPTS={shlex.quote(SCRIPTS)}; "
+_PREFIX = (
+    f"set -euo pipefail; PY={shlex.quote(PY)}; SCRIPTS={shlex.quote(SCRIPTS)}; "
+    'export PYTHONPATH="$SCRIPTS${PYTHONPATH:+:$PYTHONPATH}"; '
+)
 if not USE_CONDA:
     # The tools installed with Snakemake (`pymarian`) are found even when it runs as
     # .venv/bin/snakemake without the virtualenv activated.
@@ -101,35 +105,44 @@ ENV_DATA = "../envs/data.yml"
 ENV_MARIAN = "../envs/marian.yml"
 
 
-def local_imports(name, seen=None):
-    """A script of scripts/ and the modules of scripts/ it imports, transitively."""
+def module_file(module):
+    """The file of a module of the package mtdistill (scripts/), or None."""
+    path = Path(SCRIPTS, *module.split("."))
+    for found in (path.with_suffix(".py"), path / "__init__.py"):
+        if found.is_file():
+            return found
+    return None
+
+
+def local_imports(module, seen=None):
+    """A module of mtdistill and the modules of mtdistill it imports, transitively."""
     import ast
 
     seen = set() if seen is None else seen
-    seen.add(name)
-    tree = ast.parse(Path(SCRIPTS, name).read_text(encoding="utf-8"))
+    seen.add(module)
+    tree = ast.parse(module_file(module).read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
+            found = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules = [node.module]
+            # `from mtdistill.common import textio` imports a module or a name.
+            found = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
         else:
             continue
-        for module in modules:
-            found = f"{module.split('.')[0]}.py"
-            if found not in seen and Path(SCRIPTS, found).is_file():
-                local_imports(found, seen)
+        for name in found:
+            if name.startswith("mtdistill.") and name not in seen and module_file(name):
+                local_imports(name, seen)
     return seen
 
 
-@functools.cache  # 50-odd rules call script(): read and parse each script once
-def code_digest(name):
-    """sha256 of a script and the modules of scripts/ it imports: changes with their
+@functools.cache  # 50-odd rules call script(): read and parse each module once
+def code_digest(module):
+    """sha256 of a job script and the modules of mtdistill it imports: changes with their
     content, not with their path or mtime (a fresh clone changes every mtime)."""
     digest = hashlib.sha256()
-    for module in sorted(local_imports(name)):
-        digest.update(f"{module}\0".encode())
-        digest.update(Path(SCRIPTS, module).read_bytes())
+    for name in sorted(local_imports(module)):
+        digest.update(f"{name}\0".encode())
+        digest.update(module_file(name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -138,14 +151,15 @@ def file_sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def script(name):
-    """The command running one of scripts/, for a rule's params.
+def script(module):
+    """The command running one of the job scripts (a module of mtdistill), for params.
 
-    Paths come from $PY and $SCRIPTS (see shell.prefix above). The digest, which python
-    ignores (-X names an unused option), makes the command differ when the script or a
-    module it imports changed, so Snakemake's params trigger reruns the jobs using it.
+    The interpreter and scripts/ come from $PY and $PYTHONPATH (see shell.prefix above);
+    -P keeps the job's working directory off sys.path. The digest, which python ignores
+    (-X names an unused option), makes the command differ when the script or a module it
+    imports changed, so Snakemake's params trigger reruns the jobs using it.
     """
-    return f'"$PY" -X code-sha256={code_digest(name)} "$SCRIPTS/{name}"'
+    return f'"$PY" -P -X code-sha256={code_digest(module)} -m {module}'
 
 
 TEACHERS = [f"teacher{i}" for i in range(N_TEACHERS)]
@@ -157,7 +171,7 @@ TEACHERS = [f"teacher{i}" for i in range(N_TEACHERS)]
 # training output otherwise: the rules below an artifact never change, the rules that
 # would have produced it drop out of the DAG. Nothing here touches the network.
 
-from download import DownloadError, resolve  # noqa: E402
+from mtdistill.data.download import DownloadError, resolve  # noqa: E402
 
 CONT = config["continuation"]
 CONT_VOCAB = CONT.get("vocab")
@@ -398,7 +412,7 @@ def import_source(wildcards):
 
 # Downloaded datasets (scripts/importers.py). Names never reach a path or a shell command
 # raw: each maps to a file stem used as the {dataset} wildcard, and STEMS maps stems back.
-from importers import (
+from mtdistill.data.importers import (
     ImporterError,
     check_dataset,
     check_mirrors,
@@ -522,7 +536,7 @@ def check_cleaning():
     """Cleaning settings that cannot work: stop before any job runs."""
     import importlib.util
 
-    import clean
+    from mtdistill.data import clean
 
     if LANGID == "on":
         for key, lang in (("src", SRC), ("trg", TRG)):

@@ -24,7 +24,7 @@ if CONT_VOCAB:
         conda:
             ENV_DATA
         params:
-            script=script("download.py"),
+            script=script("mtdistill.data.download"),
             limits=DOWNLOAD_LIMITS,
             url=lambda w: VOCAB_URLS[w.key],
             sha=lambda w: f"--sha256 {VOCAB_SHA[w.key]}" if VOCAB_SHA[w.key] else "",
@@ -59,7 +59,7 @@ for kind, spec in CONT_CORPORA.items():
         conda:
             ENV_DATA
         params:
-            script=script("download.py"),
+            script=script("mtdistill.data.download"),
             limits=DOWNLOAD_LIMITS,
             urls=(
                 f"--src-url {shlex.quote(spec['src'])} --trg-url {shlex.quote(spec['trg'])}"
@@ -102,7 +102,7 @@ if CONTINUED:
         conda:
             ENV_DATA
         params:
-            script=script("download.py"),
+            script=script("mtdistill.data.download"),
             limits=DOWNLOAD_LIMITS,
             src=SRC,
             trg=TRG,

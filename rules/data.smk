@@ -13,7 +13,7 @@ rule generate_toy_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("toy_corpus.py"),
+        script=script("mtdistill.data.toy_corpus"),
         src=SRC,
         trg=TRG,
         toy=config["toy"],
@@ -41,7 +41,7 @@ rule import_dataset:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("chunks.py"),
+        script=script("mtdistill.distill.chunks"),
     shell:
         "{params.script} join --verify --inputs {input:q} --output {output:q} >{log} 2>&1"
 
@@ -71,7 +71,7 @@ rule import_parallel:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("importers.py"),
+        script=script("mtdistill.data.importers"),
         name=lambda w: STEMS[w.dataset],
         langs=f"{SRC} {TRG}",
         mirrors=MIRRORS,
@@ -94,7 +94,7 @@ rule import_mono:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("importers.py"),
+        script=script("mtdistill.data.importers"),
         name=lambda w: STEMS[w.dataset],
         langs=lambda w: w.lang,
         mirrors=MIRRORS,
@@ -121,7 +121,7 @@ rule clean_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("clean.py"),
+        script=script("mtdistill.data.clean"),
         options=clean_options(SRC, TRG),
     shell:
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
@@ -149,7 +149,7 @@ if BICLEANER["enabled"]:
         resources:
             mem_mb=RES["mem-mb-data"],
         params:
-            script=script("neural_filter.py"),
+            script=script("mtdistill.data.neural_filter"),
             command=f"{BICLEANER['command']} {BICLEANER['model']}",
             threshold=BICLEANER["threshold"],
         shell:
@@ -174,7 +174,7 @@ rule clean_mono:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("clean.py"),
+        script=script("mtdistill.data.clean"),
         options=lambda w: clean_options(w.lang),
     shell:
         "{params.script} --src-in {input} --src-out {output.text}"
@@ -197,7 +197,7 @@ rule cleaning_table:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("clean_table.py"),
+        script=script("mtdistill.data.clean_table"),
     shell:
         "{params.script} --stats {input} --output {output} >{log} 2>&1"
 
@@ -220,8 +220,8 @@ rule merge_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("diskspace.py"),
-        script=script("merge.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.data.merge"),
         options=MERGE_OPTIONS,
     shell:
         "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
@@ -246,7 +246,7 @@ rule merge_devset:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("merge.py"),
+        script=script("mtdistill.data.merge"),
     shell:
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
         " --src-out {output.src} --trg-out {output.trg} --no-shuffle >{log} 2>&1"
@@ -271,8 +271,8 @@ rule merge_mono:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("diskspace.py"),
-        script=script("merge.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.data.merge"),
         max_lines=lambda w: config[
             "mono-max-sentences-src" if w.lang == SRC else "mono-max-sentences-trg"
         ],

@@ -17,8 +17,8 @@ checkpoint split_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("diskspace.py"),
-        script=script("chunks.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.distill.chunks"),
         suffixes=lambda w: "in ref" if w.part == "corpus" else "in",
         lines=EXPERIMENT["split-length"],
     shell:
@@ -47,7 +47,7 @@ rule translate_corpus:
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
-        script=script("translate.py"),
+        script=script("mtdistill.distill.translate"),
         marian=MARIAN["decode"],
         devices=DEVICES,
         options=marian_options("decoding-teacher"),
@@ -78,7 +78,7 @@ rule translate_mono_src:
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
-        script=script("translate.py"),
+        script=script("mtdistill.distill.translate"),
         marian=MARIAN["decode"],
         devices=DEVICES,
         options=marian_options("decoding-teacher"),
@@ -107,7 +107,7 @@ rule collect_translations:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("chunks.py"),
+        script=script("mtdistill.distill.chunks"),
     shell:
         "({params.script} join --inputs {input.src} --output {output.src}"
         " && {params.script} join --inputs {input.trg} --output {output.trg})"
@@ -133,8 +133,8 @@ rule merge_distillation:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("diskspace.py"),
-        script=script("merge.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.data.merge"),
     shell:
         "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
@@ -160,7 +160,7 @@ rule score:
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
-        script=script("score.py"),
+        script=script("mtdistill.distill.score"),
         devices=DEVICES,
         marian=MARIAN["score"],
     shell:
@@ -188,7 +188,7 @@ rule filter_distillation:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("filter_scores.py"),
+        script=script("mtdistill.distill.filter_scores"),
         share=EXPERIMENT["score-filter-share"],
     shell:
         "{params.script} --src-in {input.src} --trg-in {input.trg}"

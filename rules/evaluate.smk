@@ -20,8 +20,8 @@ rule evaluate_model:
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
-        translate=script("translate.py"),
-        evaluate=script("evaluate.py"),
+        translate=script("mtdistill.distill.translate"),
+        evaluate=script("mtdistill.evaluate.evaluate"),
         marian=MARIAN["decode"],
         devices=DEVICES,
         vocabs=lambda w: vocabs(eval_direction(w.model)),
@@ -50,7 +50,7 @@ rule evaluate_baseline:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("evaluate.py"),
+        script=script("mtdistill.evaluate.evaluate"),
     shell:
         "{params.script} score --hyps {input.src} --refs {input.ref}"
         " --model baseline-copy --dataset {wildcards.dataset} --output {output} >{log} 2>&1"
@@ -69,6 +69,6 @@ rule collect_metrics:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("evaluate.py"),
+        script=script("mtdistill.evaluate.evaluate"),
     shell:
         "{params.script} collect --inputs {input} --output {output} >{log} 2>&1"

@@ -153,7 +153,7 @@ rule report_scores:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("report_metrics.py"),
+        script=script("mtdistill.report.metrics"),
     shell:
         "{params.script} --metrics {input.metrics} --table {output.table}"
         " --plot {output.plot} >{log} 2>&1"
@@ -184,7 +184,7 @@ rule report_training:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("report_training.py"),
+        script=script("mtdistill.report.training"),
         model_dir=lambda w, input: os.path.dirname(input.model),
         mode=lambda w: TRAINING_MODE[w.model],
         best=BEST,
@@ -215,7 +215,7 @@ rule report_training_summary:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("report_training.py"),
+        script=script("mtdistill.report.training"),
     shell:
         "{params.script} summary --inputs {input} --output {output} >{log} 2>&1"
 
@@ -248,7 +248,7 @@ rule report_data:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("report_data.py"),
+        script=script("mtdistill.report.data"),
         stats=" ".join(shlex.quote(f"{use}={path}") for use, path in DATA_STATS),
         corpora=" ".join(shlex.quote(f"{name}={path}") for name, path in DATA_CORPORA),
         filter=lambda w, input: f"--filter {input.filter[0]}" if input.filter else "",
@@ -276,7 +276,7 @@ rule measure_speed:
         mem_mb=RES["mem-mb-translate"],
         runtime=RES["runtime-translate"],
     params:
-        script=script("report_export.py"),
+        script=script("mtdistill.report.export"),
         marian=MARIAN["decode"],
         tests=" ".join(
             f"{d}={DATA}/original/{d}.{SRC}.zst" for d in stems(DATASETS["test"])
@@ -309,7 +309,7 @@ rule report_export:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("report_export.py"),
+        script=script("mtdistill.report.export"),
     shell:
         "{params.script} page --model-json {input.model_json} --speed {input.speed}"
         " --output {output} >{log} 2>&1"
@@ -337,7 +337,7 @@ rule report_provenance:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("report_provenance.py"),
+        script=script("mtdistill.report.provenance"),
         provenance=provenance(),
         derived=json.dumps(DERIVED_MODELS),
         inputs=json.dumps(PROVENANCE_INPUTS),

@@ -23,8 +23,8 @@ rule train_student:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
-        space=script("diskspace.py"),
-        script=script("train.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.train.train"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,
         model_dir=lambda w, output: os.path.dirname(output.model),
@@ -58,8 +58,8 @@ rule finetune_student:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
-        space=script("diskspace.py"),
-        script=script("train.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.train.train"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,
         model_dir=lambda w, output: os.path.dirname(output.model),
@@ -109,7 +109,7 @@ rule export_student:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("export.py"),
+        script=script("mtdistill.evaluate.export"),
         src=SRC,
         trg=TRG,
         export=lambda w, output: os.path.dirname(output[0]),

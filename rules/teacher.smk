@@ -17,8 +17,8 @@ rule merge_teacher_corpus:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("diskspace.py"),
-        script=script("merge.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.data.merge"),
     shell:
         "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
@@ -45,8 +45,8 @@ rule train_teacher:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
-        space=script("diskspace.py"),
-        script=script("train.py"),
+        space=script("mtdistill.common.diskspace"),
+        script=script("mtdistill.train.train"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,
         model_dir=lambda w, output: os.path.dirname(output.model),

@@ -16,7 +16,7 @@ rule train_vocab:
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        script=script("vocab.py"),
+        script=script("mtdistill.train.vocab"),
         size=EXPERIMENT["spm-vocab-size"],
         sample=EXPERIMENT["spm-sample-size"],
         coverage=EXPERIMENT["spm-character-coverage"],

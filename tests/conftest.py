@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
 TINY = REPO / "tests" / "configs" / "tiny.yml"
 sys.path.insert(0, str(SCRIPTS))
+# Job scripts run as `python -m mtdistill....`, as the workflow runs them.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPTS), os.environ.get("PYTHONPATH")]))
 
 
 def snakemake(workdir: Path, *args: str, configfiles=(), check=True, timeout=900, **kwargs):

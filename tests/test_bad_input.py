@@ -63,11 +63,11 @@ import pytest
 import yaml
 import zstandard
 
-import archives
-import textio
+from mtdistill.data import archives
+from mtdistill.common import textio
 from conftest import REPO, SCRIPTS, TINY, planned_jobs, snakemake
 
-DOWNLOAD = [sys.executable, str(SCRIPTS / "download.py")]
+DOWNLOAD = [sys.executable, "-m", "mtdistill.data.download"]
 # What a run may write in its work dir; everything else must stay as it was.
 RESULTS_TREE = ("results", "resources", "logs", ".snakemake")
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-import config_checks as cc
-import importers
-import marian
+from mtdistill.config import checks as cc
+from mtdistill.data import importers
+from mtdistill.common import marian
 from conftest import REPO, TINY, dry_run, planned_jobs, snakemake, write_config
-from config_checks import ConfigError
+from mtdistill.config.checks import ConfigError
 
 PRESETS = REPO / "config" / "marian"
 PYMARIAN = Path(sys.executable).parent / "pymarian"  # the wheel's real console script
@@ -355,6 +355,6 @@ def test_marian_path_with_spaces_reaches_the_scripts_as_one_word(workdir, tmp_pa
     result = snakemake(workdir, "-n", "-p", "--forceall", "backwards", configfiles=[TINY, cfg])
     out = result.stdout + result.stderr
     assert planned_jobs(out)["train_backward"] == 1
-    line = next(line for line in out.splitlines() if "--marian" in line and "train.py" in line)
+    line = next(line for line in out.splitlines() if "--marian" in line and "mtdistill.train.train" in line)
     words = shlex.split(line)
     assert marian.command(words[words.index("--marian") + 1], "train") == [str(binary)]

@@ -44,8 +44,8 @@ import jsonschema
 import pytest
 import yaml
 
-import config_guard
-from config_guard import ConfigError, dotted
+from mtdistill.config import guard as config_guard
+from mtdistill.config.guard import ConfigError, dotted
 from conftest import REPO, TINY, planned_jobs, snakemake
 
 SCHEMA = config_guard.load_schema(REPO / "config" / "schema" / "config.schema.yml")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import textio
+from mtdistill.common import textio
 from conftest import RESULTS, TINY, dry_run, planned_jobs, snakemake, write_config
 
 BASE = "https://models.example.org/run"
@@ -321,7 +321,7 @@ def test_model_without_decoder_config(served, workdir, tmp_path):
 
 
 def test_vocab_that_does_not_fit_the_model(served, workdir, tmp_path):
-    import vocab
+    from mtdistill.train import vocab
 
     def make(target):
         target.mkdir()

@@ -27,14 +27,14 @@ from urllib.parse import urlsplit
 import pytest
 import zstandard
 
-import download
-import importers
-import report_training
+from mtdistill.data import download
+from mtdistill.data import importers
+from mtdistill.report import training as report_training
 from conftest import SCRIPTS, TINY, snakemake, write_config
-from importers import ImporterError, dataset_stem, import_dataset
+from mtdistill.data.importers import ImporterError, dataset_stem, import_dataset
 
-IMPORTER = [sys.executable, str(SCRIPTS / "importers.py")]
-DOWNLOAD = [sys.executable, str(SCRIPTS / "download.py")]
+IMPORTER = [sys.executable, "-m", "mtdistill.data.importers"]
+DOWNLOAD = [sys.executable, "-m", "mtdistill.data.download"]
 
 
 def corpus(n: int, seed: int = 1) -> bytes:
@@ -85,7 +85,7 @@ def test_cut_or_damaged_download_fails_naming_the_dataset(tmp_path, monkeypatch,
     URL, and leaves nothing. A .zst below 1 MiB is read in-process (python-zstandard, which
     ends a cut frame silently: 44,061 of 100,000 lines imported with exit 0), a bigger one
     by the zstd CLI when it is installed."""
-    import textio
+    from mtdistill.common import textio
 
     if size == "large-without-zstd-cli":
         monkeypatch.setattr(textio, "ZSTD_CLI", None)

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-import chunks
-import clean
-import filter_scores
-import merge
-import textio
-import toy_corpus
+from mtdistill.distill import chunks
+from mtdistill.data import clean
+from mtdistill.distill import filter_scores
+from mtdistill.data import merge
+from mtdistill.common import textio
+from mtdistill.data import toy_corpus
 
 
 def lines(path):
@@ -393,8 +393,8 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from collections import Counter  # noqa: E402
 
-import clean_table  # noqa: E402
-import neural_filter  # noqa: E402
+from mtdistill.data import clean_table
+from mtdistill.data import neural_filter
 from conftest import REPO, TINY, snakemake, write_config  # noqa: E402
 
 
@@ -766,7 +766,7 @@ def test_atomic_outputs_get_ordinary_permissions(tmp_path):
     """Temporaries are private while written; the renamed output follows the umask."""
     import stat
 
-    import textio
+    from mtdistill.common import textio
 
     umask = os.umask(0o022)
     os.umask(umask)

@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-import diskspace
-import textio
+from mtdistill.common import diskspace
+from mtdistill.common import textio
 from conftest import SCRIPTS
 
 
@@ -67,7 +67,7 @@ def test_cli_warns_but_never_fails(corpus, tmp_path):
     paths, _ = corpus
     log = tmp_path / "train.log"
     result = subprocess.run(
-        [sys.executable, str(SCRIPTS / "diskspace.py"), "train", "--inputs", *paths,
+        [sys.executable, "-m", "mtdistill.common.diskspace", "train", "--inputs", *paths,
          "--target", str(tmp_path / "models" / "teacher0"), "--log", str(log), "--free-bytes", "10"],
         capture_output=True, text=True,
     )

@@ -216,7 +216,7 @@ def test_extraction():
     assert commands("snakemake -n >log 2>&1") == [["-n"]]
     assert commands("build them first (`snakemake --cores 2 <target>`") == []  # prose
     assert commands("snakemake --cores 2 <target>") == [["--cores", "2", "PLACEHOLDER:target"]]
-    assert commands("python3 scripts/draw_dags.py --check") == []
+    assert commands("python3 docs/tools/draw_dags.py --check") == []
 
 
 def test_ci_takes_the_readme_path():

@@ -19,10 +19,9 @@ import pytest
 import zstandard
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-sys.path.insert(0, str(SCRIPTS))
 
-import download  # noqa: E402
-from download import DownloadError  # noqa: E402
+from mtdistill.data import download
+from mtdistill.data.download import DownloadError
 
 NET = dict(retries=3, backoff=0.01, timeout=5)
 TC = "api/queue/v1/task/abc/artifacts/public/build"
@@ -347,7 +346,7 @@ def test_cli_file_zst_corrupt(server, tmp_path):
     server.put("c.zst", zst("x\n" * 1000)[:-5])
     out = tmp_path / "c.zst"
     proc = subprocess.run(
-        [sys.executable, str(SCRIPTS / "download.py"), "file", "--url", f"{server.url}/c.zst",
+        [sys.executable, "-m", "mtdistill.data.download", "file", "--url", f"{server.url}/c.zst",
          "--out", str(out), "--zst", "--retries", "0"],
         capture_output=True, text=True, timeout=30,
     )

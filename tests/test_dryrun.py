@@ -103,7 +103,7 @@ def test_missing_local_dataset_names_the_file(workdir, tmp_path):
 
 
 def test_local_dataset_found_in_any_format(workdir, tmp_path):
-    import textio
+    from mtdistill.common import textio
 
     (workdir / "corpora").mkdir()
     textio.write_lines(workdir / "corpora" / "mine.xx.gz", ["a"])

@@ -56,7 +56,7 @@ def test_outputs_and_layout(tiny_run):
                  "models/student-finetuned/final.npz", "models/student-quantized/model.intgemm8.bin",
                  "data/clean/toy_train.stats.json", "corpus/distillation.filter.json"]:
         assert (root / path).is_file(), path
-    import textio
+    from mtdistill.common import textio
 
     n_distill = textio.count_lines(root / "corpus/distillation.xx.zst")
     assert n_distill == textio.count_lines(root / "corpus/distillation.yy.zst")

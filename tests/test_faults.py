@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import textio
-import toy_corpus
+from mtdistill.common import textio
+from mtdistill.data import toy_corpus
 from conftest import REPO, SCRIPTS, snakemake
 
 pytestmark = pytest.mark.timeout(900)
@@ -138,8 +138,8 @@ def big(tmp_path_factory):
     return repeated_corpus(tmp_path_factory.mktemp("big"), 50)
 
 
-def script(name: str, *args) -> list[str]:
-    return [sys.executable, str(SCRIPTS / name), *map(str, args)]
+def script(module: str, *args) -> list[str]:
+    return [sys.executable, "-m", module, *map(str, args)]
 
 
 def kill_and_rerun(tmp_path: Path, cmd, outputs: list[Path], reference: list[Path]):
@@ -164,7 +164,7 @@ def test_clean_killed_midway_leaves_nothing_and_reruns_identically(big, tmp_path
     src, trg = big
 
     def cmd(out):
-        return script("clean.py", "--src-in", src, "--trg-in", trg, "--src-out", out / "c.xx.zst",
+        return script("mtdistill.data.clean", "--src-in", src, "--trg-in", trg, "--src-out", out / "c.xx.zst",
                       "--trg-out", out / "c.yy.zst", "--stats", out / "c.json")
 
     subprocess.run(cmd(tmp_path / "ref"), check=True, capture_output=True, timeout=300)
@@ -177,7 +177,7 @@ def test_merge_killed_midway_leaves_nothing_and_reruns_identically(big, tmp_path
     src, trg = big
 
     def cmd(out):
-        return script("merge.py", "--src-in", src, src, "--trg-in", trg, trg,
+        return script("mtdistill.data.merge", "--src-in", src, src, "--trg-in", trg, trg,
                       "--src-out", out / "p.xx.zst", "--trg-out", out / "p.yy.zst")
 
     subprocess.run(cmd(tmp_path / "ref"), check=True, capture_output=True, timeout=300)
@@ -190,7 +190,7 @@ def test_split_killed_midway_leaves_no_partial_chunk_dir(big, tmp_path):
     src, trg = big
 
     def cmd(out):
-        return script("chunks.py", "split", "--inputs", src, trg, "--suffixes", "in", "ref",
+        return script("mtdistill.distill.chunks", "split", "--inputs", src, trg, "--suffixes", "in", "ref",
                       "--out-dir", out / "chunks", "--lines", 500)
 
     subprocess.run(cmd(tmp_path / "ref"), check=True, capture_output=True, timeout=300)
@@ -216,7 +216,7 @@ def test_download_killed_midway_restarts_cleanly(tmp_path):
     server = ThrottledServer(served)
     try:
         dest = tmp_path / "out" / "blob.bin"
-        cmd = script("download.py", "file", "--url", f"{server.url}/blob.bin", "--out", dest)
+        cmd = script("mtdistill.data.download", "file", "--url", f"{server.url}/blob.bin", "--out", dest)
         dest.parent.mkdir()
         proc = start(cmd, tmp_path / "killed.log")
         kill_when(proc, server.sent_part.is_set, "part of the body sent")
@@ -238,7 +238,7 @@ def test_corpus_download_killed_midway_leaves_nothing(tmp_path):
     try:
         out = tmp_path / "out"
         out.mkdir()
-        cmd = script("download.py", "corpus", "--src-url", f"{server.url}/c.xx.zst",
+        cmd = script("mtdistill.data.download", "corpus", "--src-url", f"{server.url}/c.xx.zst",
                      "--trg-url", f"{server.url}/c.yy.zst", "--out-src", out / "c.xx.zst",
                      "--out-trg", out / "c.yy.zst")
         proc = start(cmd, tmp_path / "killed.log")
@@ -267,7 +267,7 @@ def test_model_directory_download_killed_midway(tmp_path):
     server = ThrottledServer(served, slice_bytes=8192, pause=0.05)
     try:
         out = tmp_path / "out"
-        cmd = script("download.py", "model", "--url", server.url, "--out-dir", out, "--mode", "continue",
+        cmd = script("mtdistill.data.download", "model", "--url", server.url, "--out-dir", out, "--mode", "continue",
                      "--metrics", "chrf")
         proc = start(cmd, tmp_path / "killed.log")
         kill_when(proc, lambda: "/model.npz.optimizer.npz" in server.partial, "part of the optimizer")
@@ -291,7 +291,7 @@ def test_model_directory_download_killed_midway(tmp_path):
 def test_train_final_npz_only_once_training_finished(tmp_path, monkeypatch):
     """select_final writes the decoder config first and final.npz (the rule's output) last;
     a progress file cut short by a kill is dropped, not fed to Marian."""
-    import train
+    from mtdistill.train import train
 
     model_dir = tmp_path / "m"
     model_dir.mkdir()
@@ -333,8 +333,8 @@ def test_train_final_npz_only_once_training_finished(tmp_path, monkeypatch):
 def test_marian_resumes_after_a_progress_file_cut_short(tmp_path):
     """Killed while Marian rewrote model.npz.progress.yml (in place, unlike its .npz files):
     Marian alone would refuse to resume ("bad conversion"); train.py drops the file."""
-    import train
-    import vocab
+    from mtdistill.train import train
+    from mtdistill.train import vocab
 
     toy = tmp_path / "toy"
     toy_corpus.generate(toy, "xx", "yy", {"train": 300, "dev": 10, "test": 10, "mono-src": 0,
@@ -368,7 +368,7 @@ def test_marian_resumes_after_a_progress_file_cut_short(tmp_path):
 def test_orphans_of_live_writers_are_kept(tmp_path):
     """Only temporaries whose writer died are removed: a live writer holds a lock."""
     ready = tmp_path / "ready"
-    code = (f"import sys, time; sys.path.insert(0, {str(SCRIPTS)!r}); import textio\n"
+    code = (f"import sys, time; sys.path.insert(0, {str(SCRIPTS)!r}); from mtdistill.common import textio\n"
             f"with textio.atomic_write({str(tmp_path / 'out.zst')!r}) as out:\n"
             f"    open({str(ready)!r}, 'w').close(); time.sleep(60)\n")
     proc = start([sys.executable, "-c", code], tmp_path / "writer.log")

@@ -23,12 +23,11 @@ import pytest
 import zstandard
 from conftest import REPO, TINY, dry_run, snakemake, write_config
 
-sys.path.insert(0, str(REPO / "scripts"))
 
-import archives  # noqa: E402
-import importers  # noqa: E402
-from archives import ArchiveError  # noqa: E402
-from importers import ImporterError, dataset_stem, import_dataset  # noqa: E402
+from mtdistill.data import archives
+from mtdistill.data import importers
+from mtdistill.data.archives import ArchiveError
+from mtdistill.data.importers import ImporterError, dataset_stem, import_dataset
 
 EN = ["Hello world.", "The cat sits.", "Line three ü."]
 DE = ["Hallo Welt.", "Die Katze sitzt.", "Zeile drei ü."]
@@ -261,7 +260,7 @@ def import_mtdata(tmp_path, server, mtdata_dir,
     out.mkdir()
     outputs = [out / "nc.en.zst", out / "nc.de.zst"]
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "importers.py"), "--dataset",
+        [sys.executable, "-m", "mtdistill.data.importers", "--dataset",
          name, "--langs", "en", "de",
          "--outputs", *map(str, outputs), "--cache-dir", str(tmp_path / "cache"),
          "--mtdata-dir", str(mtdata_dir), "--retries", "0",
@@ -365,7 +364,7 @@ def test_cli_error_names_dataset(tmp_path, server):
     out = tmp_path / "out"
     out.mkdir()
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "importers.py"), "--dataset",
+        [sys.executable, "-m", "mtdistill.data.importers", "--dataset",
          "news-crawl_news.2021", "--langs", "en", "--outputs", str(out / "n.en.zst"),
          "--cache-dir", str(tmp_path / "cache"), "--mirrors",
          f'{{"news-crawl": "{server.mirrors["news-crawl"]}"}}', "--retries", "0"],

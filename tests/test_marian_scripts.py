@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-import alignments
-import evaluate
-import export
-import marian
-import textio
-import toy_corpus
-import train
-import translate
-import vocab
+from mtdistill.distill import alignments
+from mtdistill.evaluate import evaluate
+from mtdistill.evaluate import export
+from mtdistill.common import marian
+from mtdistill.common import textio
+from mtdistill.data import toy_corpus
+from mtdistill.train import train
+from mtdistill.distill import translate
+from mtdistill.train import vocab
 from conftest import SCRIPTS as REPO_SCRIPTS
 
 
@@ -253,7 +253,7 @@ def test_divergence_counts_only_this_runs_log_lines(tmp_path):
 
 
 def test_score_gives_one_finite_score_per_line(toy, tmp_path):
-    import score
+    from mtdistill.distill import score
 
     run_train(toy, tmp_path / "m", "10u")
     out = tmp_path / "scores.txt"
@@ -306,7 +306,7 @@ def test_sigterm_is_passed_on_and_waited_for(tmp_path):
     """)
     runner = textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(REPO_SCRIPTS)!r})
-        import marian
+        from mtdistill.common import marian
         marian.run([sys.executable, "-c", {child!r}])
     """)
     proc = subprocess.Popen([_sys.executable, "-c", runner], stderr=subprocess.PIPE, text=True)

@@ -89,14 +89,14 @@ def test_changed_config_value_reruns_the_jobs_using_it(moved, tmp_path):
 
 def test_changed_script_reruns_the_jobs_running_it(moved, tmp_path):
     checkout = copy_checkout(tmp_path / "edited checkout")
-    scripts = checkout / "scripts"
+    scripts = checkout / "scripts" / "mtdistill"
     # New mtimes, same content (what a fresh clone does): nothing to do.
-    for script in scripts.glob("*.py"):
+    for script in scripts.rglob("*.py"):
         os.utime(script, None)
     assert "Nothing to be done" in run(moved["python"], checkout, moved["workdir"], "-n")
 
     # An edited script: every job running it, and what depends on them.
-    with open(scripts / "evaluate.py", "a", encoding="utf-8") as handle:
+    with open(scripts / "evaluate/evaluate.py", "a", encoding="utf-8") as handle:
         handle.write("\n# edited\n")
     jobs = planned_jobs(run(moved["python"], checkout, moved["workdir"], "-n"))
     assert jobs.pop("evaluate_model") == EVALUATED_MODELS
@@ -104,8 +104,8 @@ def test_changed_script_reruns_the_jobs_running_it(moved, tmp_path):
     assert set(jobs) == EVALUATION_DEPENDENTS
 
     # An edited module reruns the scripts importing it, here the report's.
-    (scripts / "evaluate.py").write_bytes((moved["checkout"] / "scripts" / "evaluate.py").read_bytes())
-    with open(scripts / "report_html.py", "a", encoding="utf-8") as handle:
+    (scripts / "evaluate/evaluate.py").write_bytes((moved["checkout"] / "scripts/mtdistill/evaluate/evaluate.py").read_bytes())
+    with open(scripts / "report/html.py", "a", encoding="utf-8") as handle:
         handle.write("\n# edited\n")
     jobs = planned_jobs(run(moved["python"], checkout, moved["workdir"], "-n"))
     assert set(jobs) == REPORT_JOBS | {"all"}, jobs

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-import draw_dags
-import report_data
-import report_metrics
-import report_screenshot
-import report_training
-import textio
+import draw_dags  # docs/tools
+from mtdistill.report import data as report_data
+from mtdistill.report import metrics as report_metrics
+import report_screenshot  # docs/tools
+from mtdistill.report import training as report_training
+from mtdistill.common import textio
 from conftest import REPO, RESULTS, TINY, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.timeout(1500)
@@ -290,7 +290,7 @@ def test_report_renders_in_headless_chromium(tiny_report, tmp_path):
 
 @pytest.mark.skipif(not shutil.which("dot"), reason="graphviz (dot) is not installed")
 def test_rulegraph_pictures_are_up_to_date():
-    assert draw_dags.check() == [], "redraw with: python3 scripts/draw_dags.py"
+    assert draw_dags.check() == [], "redraw with: python3 docs/tools/draw_dags.py"
     assert {p.name for p in (REPO / "docs").glob("rulegraph-*.svg")} == {
         f"rulegraph-{name}.svg" for name in draw_dags.recipes()}
 

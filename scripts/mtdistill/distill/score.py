@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Score a parallel corpus with a Marian model: one length-normalized log-probability a line.
+
+Used with the backward model on the distillation corpus (target -> source), whose scores
+tell how well each translation explains its source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mtdistill.common import marian
+from mtdistill.common.textio import atomic_path, scratch_dir
+from mtdistill.train.train import decompress
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--marian", default="pymarian score")
+    p.add_argument("--model", required=True)
+    p.add_argument("--vocabs", nargs=2, required=True)
+    p.add_argument("--src", required=True, help="the model's source side")
+    p.add_argument("--trg", required=True, help="the model's target side")
+    p.add_argument("--output", required=True)
+    p.add_argument("--devices", default="auto")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--workspace", type=int, default=2000)
+    args = p.parse_args(argv)
+    log = marian.logger("score")
+    # Marian writes the scores to a temporary renamed into place when it succeeds.
+    with scratch_dir(args.output) as tmp, atomic_path(args.output) as out:
+        cmd = marian.command(args.marian)
+        cmd += ["--model", args.model, "--vocabs", *args.vocabs]
+        cmd += ["--train-sets", decompress(args.src, tmp), decompress(args.trg, tmp)]
+        cmd += ["--normalize", "--mini-batch", "64", "--maxi-batch", "100", "--quiet"]
+        cmd += marian.device_args(args.devices, args.threads, args.workspace, log=log)
+        with open(out, "w", encoding="utf-8") as handle:
+            marian.run(cmd, stdout=handle)
+
+
+if __name__ == "__main__":
+    main()
