@@ -11,19 +11,22 @@ import http.server
 import json
 import re
 import shutil
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
-import draw_dags  # docs/tools
+from conftest import REPO, RESULTS, TINY, planned_jobs, snakemake, write_config
+from mtdistill.common import textio
 from mtdistill.report import data as report_data
 from mtdistill.report import metrics as report_metrics
-import report_screenshot  # docs/tools
 from mtdistill.report import training as report_training
-from mtdistill.common import textio
-from conftest import REPO, RESULTS, TINY, planned_jobs, snakemake, write_config
+
+sys.path.insert(0, str(REPO / "docs" / "tools"))  # the dev tools drawing and checking docs/
+import draw_dags  # noqa: E402
+import report_screenshot  # noqa: E402
 
 pytestmark = pytest.mark.timeout(1500)
 
