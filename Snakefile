@@ -33,6 +33,7 @@ localrules:
     all,
     vocab,
     corpora,
+    backward,
     backwards,
     teacher,
     student,
@@ -60,10 +61,14 @@ rule corpora:
         REPORT_FOR["corpora"],
 
 
-rule backwards:
+rule backward:
     input:
         model_file("backward"),
-        REPORT_FOR["backwards"],
+        REPORT_FOR["backward"],
+
+
+# Upstream's spelling (continuation.models.backwards), as users type it.
+use rule backward as backwards
 
 
 rule teacher:
@@ -95,3 +100,12 @@ rule report:
     """Every report artifact of this run (then: snakemake --report report.html)."""
     input:
         REPORT_FILES,
+
+
+# The software environment of every rule that names none: envs/data.yml (Python with the
+# data packages). A rule with other needs names its own (`conda:` in its rule). Snakemake 9
+# has no per-rule default of its own for this: a workflow-level `conda:` directive makes an
+# environment for Snakemake's own process instead.
+for _rule in workflow.rules:
+    if _rule.conda_env is None and _rule.shellcmd:
+        _rule.conda_env = ENV_DATA

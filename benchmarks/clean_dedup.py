@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Clean + dedup at scale: scripts/clean.py and scripts/merge.py on a synthetic parallel
+"""Clean + dedup at scale: scripts/mtdistill/data/clean.py and scripts/mtdistill/data/merge.py on a synthetic parallel
 corpus of 10M pairs, against the simplest correct shell baselines on the same files.
 
     python benchmarks/clean_dedup.py                    # 10M pairs, and 1M for memory

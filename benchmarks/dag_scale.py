@@ -299,10 +299,12 @@ def check_state(dump: dict, chunks: dict[str, int], n_teachers: int) -> list[str
                 "merge_mono", "split_corpus", "generate_toy_corpus"}
     if upstream & set(needrun):
         problems.append(f"upstream jobs planned again: {sorted(upstream & set(needrun))}")
-    for rule, part in (("translate_corpus", "corpus"), ("translate_mono_src", "mono-src"),
-                       ("translate_mono_trg", "mono-trg")):
-        if needrun[rule] != chunks[part]:
-            problems.append(f"{rule}: {needrun[rule]} jobs planned for {chunks[part]} chunks")
+    # The rule translate, one job per chunk of each part (output translated/{part}/out/...).
+    translated = Counter(j["output"][0].split("/translated/")[1].split("/")[0]
+                         for j in dump["jobs"] if j["needrun"] and j["rule"] == "translate")
+    for part in ("corpus", "mono-src", "mono-trg"):
+        if translated[part] != chunks[part]:
+            problems.append(f"translate {part}: {translated[part]} jobs planned for {chunks[part]} chunks")
     if needrun["train_teacher"] != n_teachers:
         problems.append(f"train_teacher: {needrun['train_teacher']} jobs for {n_teachers} teachers")
     return problems

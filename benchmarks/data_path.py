@@ -14,7 +14,7 @@ generated once; then, alternating helper and CLI `--reps` times (medians compare
 | atomic_write | `with atomic_write(out.zst) as o: o.write(line + "\\n")` per line (chunks.py, clean.py) | same |
 | read | `for line in textio.read_lines(c.zst)` | `zstd -dc c.zst > /dev/null` |
 | count | `textio.count_lines(c.zst)` | `zstd -dc c.zst \\| wc -l` |
-| join | `python scripts/chunks.py join --inputs 10 chunks.zst --output out.zst` | `zstd -dc chunks.zst \\| zstd -6 -T1 -c > out.zst` |
+| join | `python scripts/mtdistill/distill/chunks.py join --inputs 10 chunks.zst --output out.zst` | `zstd -dc chunks.zst \\| zstd -6 -T1 -c > out.zst` |
 
 Level 6 and one thread on both sides (textio's ZSTD_LEVEL and threads=0). The helper's
 outputs are checked to decompress to the corpus. Each ratio (helper / CLI) must stay within

@@ -53,7 +53,7 @@ def marian_runs(log: Path) -> list[dict]:
     runs: list[dict] = []
     current = None
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        # scripts/marian.py prints "+ command" before each Marian process; rules that call
+        # scripts/mtdistill/common/marian.py prints "+ command" before each Marian process; rules that call
         # Marian directly (quantize) do not, but every process that logs starts with the
         # banner. A "+" line without a banner after it is a silent process (--quiet).
         if line.startswith("+ ") and "marian" in line:

@@ -4,12 +4,12 @@
     python benchmarks/translate_fanout.py                   # 16,000 lines, 4 chunks of 4,000
     python benchmarks/translate_fanout.py --lines 4000 --chunks 8
 
-Everything runs through the workflow's own rule `translate_mono_src` (scripts/translate.py,
+Everything runs through the workflow's own rule `translate`, part mono-src (scripts/mtdistill/distill/translate.py,
 `pymarian decode`, the model of results/toy/models/teacher0/final.npz with
 results/toy/vocab/vocab.spm, the embedded default's decoding options), driven by
-`snakemake --cores 2 --allowed-rules translate_mono_src --target-jobs translate_mono_src:chunk=…`
+`snakemake --cores 2 --allowed-rules translate --target-jobs translate:part=mono-src,chunk=…`
 (the way Snakemake itself runs given jobs) in a temporary workdir where the
-model and vocab are linked in and the chunk files are written by scripts/chunks.py split,
+model and vocab are linked in and the chunk files are written by scripts/mtdistill/distill/chunks.py split,
 as the checkpoint `split_corpus` writes them. The input is the first --lines lines of the
 toy parallel corpus (results/toy/corpus/parallel.xx.zst). Needs the finished toy run
 (`snakemake --cores 2` in the repository).
@@ -76,9 +76,9 @@ def prepare(work: Path, lines: list[str], n_chunks: int, threads: int) -> list[s
 def run_stage(work: Path, targets: list[str], dry: bool = False) -> float:
     # --target-jobs (how Snakemake itself runs given jobs, e.g. on SLURM): just these
     # jobs, not the trainings that would make the (linked) model in a real run.
-    jobs = [f"translate_mono_src:chunk={Path(t).name.split('.')[0]}" for t in targets]
+    jobs = [f"translate:part=mono-src,chunk={Path(t).name.split('.')[0]}" for t in targets]
     cmd = [PY, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(work), "--configfile", str(work / "bench.yml"),
-           "--cores", "2", "--allowed-rules", "translate_mono_src", *(["-n"] if dry else []), "--target-jobs", *jobs]
+           "--cores", "2", "--allowed-rules", "translate", *(["-n"] if dry else []), "--target-jobs", *jobs]
     start = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start

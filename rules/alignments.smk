@@ -15,8 +15,8 @@ rule alignments:
         ],
     log:
         f"{LOGS}/alignments.log",
-    conda:
-        ENV_DATA
+    benchmark:
+        f"{BENCH}/alignments.tsv"
     threads: 2
     resources:
         mem_mb=RES["mem-mb-train"],

@@ -1,7 +1,11 @@
-# Backward model (target -> source) and back-translation of target monolingual data.
+# Backward model (target -> source). Every training rule derives from this one (`use rule
+# train_backward as ...` in teacher.smk and student.smk): threads, resources, environment,
+# the command and the params below that they do not replace are shared. Back-translation of
+# target monolingual data: rules translate and collect_mono_trg (distill.smk).
 
 
 rule train_backward:
+    """Train a Marian model: here the backward model (target -> source)."""
     input:
         src=corpus_file("parallel", TRG),
         trg=corpus_file("parallel", SRC),
@@ -13,6 +17,8 @@ rule train_backward:
         model=f"{MODELS}/backward/final.npz",
     log:
         f"{LOGS}/train_backward.log",
+    benchmark:
+        f"{BENCH}/train_backward.tsv"
     conda:
         ENV_MARIAN
     threads: RES["train-threads"]
@@ -21,67 +27,23 @@ rule train_backward:
         mem_mb=RES["mem-mb-train"],
         runtime=RES["runtime-train"],
     params:
-        space=script("mtdistill.common.diskspace"),
         script=script("mtdistill.train.train"),
         marian=MARIAN["train"],
         common=TRAIN_ARGS,
         model_dir=lambda w, output: os.path.dirname(output.model),
+        # What the derived rules replace: the Marian options of the stage, how the model
+        # starts (train, continue, init), extra arguments, the seed.
         options=marian_options("training-backward"),
         mode=mode_of("backward"),
         extra=pretrained_args("backward"),
         seed=EXPERIMENT["seed"],
     shell:
-        TRAIN_CMD
-
-
-rule translate_mono_trg:
-    """Back-translate one chunk of target monolingual data."""
-    input:
-        src=f"{TRANS}/mono-trg/chunks/{{chunk}}.in",
-        models=[model_file("backward")],
-        vocabs=vocabs("backward"),
-    output:
-        # Joined by collect_mono_trg, then not read again.
-        temp(f"{TRANS}/mono-trg/out/{{chunk}}.zst"),
-    log:
-        f"{LOGS}/translate_mono_trg/{{chunk}}.log",
-    conda:
-        ENV_MARIAN
-    threads: RES["translate-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-translate"],
-        runtime=RES["runtime-translate"],
-    params:
-        script=script("mtdistill.distill.translate"),
-        marian=MARIAN["decode"],
-        devices=DEVICES,
-        options=marian_options("decoding-backward"),
-        nbest="",
-    shell:
-        TRANSLATE_CMD
-
-
-rule collect_mono_trg:
-    """The back-translations: translated chunks (source side) and originals (target)."""
-    input:
-        src=chunk_files("mono-trg", "out"),
-        trg=chunk_files("mono-trg", "in"),
-        # The chunks' model, so dry runs show it before the split exists.
-        models=[model_file("backward")],
-    output:
-        src=f"{CORPUS}/backtranslations.{SRC}.zst",
-        trg=f"{CORPUS}/backtranslations.{TRG}.zst",
-    log:
-        f"{LOGS}/collect_mono_trg.log",
-    conda:
-        ENV_DATA
-    threads: 1
-    resources:
-        mem_mb=RES["mem-mb-data"],
-    params:
-        script=script("mtdistill.distill.chunks"),
-    shell:
-        "({params.script} join --inputs {input.src} --output {output.src}"
-        " && {params.script} join --inputs {input.trg} --output {output.trg})"
-        " >{log} 2>&1"
+        # exec: train.py receives SLURM's SIGTERM itself and waits for Marian to save. It
+        # first warns on the console (fd 3) and in the log when the disk looks too small.
+        "exec {params.script} --marian {params.marian:q} --model-dir {params.model_dir}"
+        " --train-src {input.src} --train-trg {input.trg}"
+        " --valid-src {input.valid_src} --valid-trg {input.valid_trg}"
+        " --src-vocab {input.vocabs[0]} --trg-vocab {input.vocabs[1]}"
+        " --options {params.options:q} --mode {params.mode} {params.extra}"
+        " --seed {params.seed} {params.common} --threads {threads} --console-fd 3"
+        " 3>&2 >>{log} 2>&1"

@@ -1,16 +1,15 @@
 # Download rules for every artifact reused by URL (config `continuation`). Each writes
-# under resources/, keyed by URL, atomically; input functions in common.smk route the
+# under resources/, keyed by URL, atomically; the plan (mtdistill.plan) routes the
 # consumers to these files. Downloads run as jobs, never while the DAG is built.
 
-MODEL_BY_KEY = {spec["dir"].rsplit("/", 1)[1]: name for name, spec in CONTINUED.items()}
 # Limits of every download (config `downloads`); numbers only, validated by the schema.
-DL = config["downloads"]
 DOWNLOAD_LIMITS = (
-    f"--max-bytes {DL['max-bytes']} --retries {DL['retries']} --timeout {DL['timeout']}"
+    f"--max-bytes {DOWNLOADS['max-bytes']} --retries {DOWNLOADS['retries']}"
+    f" --timeout {DOWNLOADS['timeout']}"
 )
 
 
-if CONT_VOCAB:
+if PLAN.vocab.urls:
 
     rule download_vocab:
         output:
@@ -18,23 +17,25 @@ if CONT_VOCAB:
         log:
             "logs/resources/download_vocab/{key}.log",
         wildcard_constraints:
-            key="|".join(VOCAB_URLS),
+            key="|".join(PLAN.vocab.urls),
         retries: 2
         localrule: True
-        conda:
-            ENV_DATA
         params:
             script=script("mtdistill.data.download"),
             limits=DOWNLOAD_LIMITS,
-            url=lambda w: VOCAB_URLS[w.key],
-            sha=lambda w: f"--sha256 {VOCAB_SHA[w.key]}" if VOCAB_SHA[w.key] else "",
+            url=lambda w: PLAN.vocab.urls[w.key],
+            sha=lambda w: (
+                f"--sha256 {PLAN.vocab.sha256[w.key]}"
+                if PLAN.vocab.sha256[w.key]
+                else ""
+            ),
         shell:
             "{params.script} file --url {params.url:q} --out {output} --spm {params.sha}"
             " {params.limits} --log {log}"
 
 
-for kind, spec in CONT_CORPORA.items():
-    corpus_dir = f"resources/corpora/{corpus_key(kind)}"
+for kind, spec in PLAN.corpora.items():
+    corpus_dir = PLAN.corpus_dir(kind)
     has_trio = "alignments" in spec
 
     rule:
@@ -53,11 +54,9 @@ for kind, spec in CONT_CORPORA.items():
                 else []
             ),
         log:
-            f"logs/resources/download_{kind}/{corpus_key(kind)}.log",
+            f"logs/resources/download_{kind}/{PLAN.corpus_key(kind)}.log",
         retries: 2
         localrule: True
-        conda:
-            ENV_DATA
         params:
             script=script("mtdistill.data.download"),
             limits=DOWNLOAD_LIMITS,
@@ -82,13 +81,13 @@ for kind, spec in CONT_CORPORA.items():
             " {params.outs} {params.limits} --log {log}"
 
 
-if CONTINUED:
+if PLAN.continued:
 
     rule download_model:
         """A Marian model directory; checked against the vocab it will be used with."""
         input:
             vocabs=lambda w: vocabs(
-                "backward" if MODEL_BY_KEY[w.key] == "backward" else "forward"
+                "backward" if PLAN.model_by_key[w.key] == "backward" else "forward"
             ),
         output:
             model="resources/models/{key}/final.npz",
@@ -96,21 +95,19 @@ if CONTINUED:
         log:
             "logs/resources/download_model/{key}.log",
         wildcard_constraints:
-            key="|".join(MODEL_BY_KEY),
+            key="|".join(PLAN.model_by_key),
         retries: 2
         localrule: True
-        conda:
-            ENV_DATA
         params:
             script=script("mtdistill.data.download"),
             limits=DOWNLOAD_LIMITS,
             src=SRC,
             trg=TRG,
-            url=lambda w: CONTINUED[MODEL_BY_KEY[w.key]]["url"],
-            mode=lambda w: CONTINUED[MODEL_BY_KEY[w.key]]["mode"],
+            url=lambda w: PLAN.continued_at(w.key).url,
+            mode=lambda w: PLAN.continued_at(w.key).mode,
             sha=lambda w: (
-                f"--sha256 {CONTINUED[MODEL_BY_KEY[w.key]]['sha256']}"
-                if CONTINUED[MODEL_BY_KEY[w.key]]["sha256"]
+                f"--sha256 {PLAN.continued_at(w.key).sha256}"
+                if PLAN.continued_at(w.key).sha256
                 else ""
             ),
             out_dir=lambda w, output: os.path.dirname(output.model),

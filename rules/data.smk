@@ -2,14 +2,11 @@
 
 
 rule generate_toy_corpus:
-    """The embedded toy language pair (deterministic, see scripts/toy_corpus.py)."""
+    """The embedded toy language pair (deterministic, see scripts/mtdistill/data/toy_corpus.py)."""
     output:
         toy_files(),
     log:
         f"{LOGS}/generate_toy_corpus.log",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -30,14 +27,13 @@ rule import_dataset:
     input:
         import_source,
     output:
-        f"{DATA}/original/{{dataset}}.{{lang}}.zst",
+        f"{DATA}/original/{{stem}}.{{lang}}.zst",
     log:
-        f"{LOGS}/import_dataset/{{dataset}}.{{lang}}.log",
+        f"{LOGS}/import_dataset/{{stem}}.{{lang}}.log",
+    benchmark:
+        f"{BENCH}/import_dataset/{{stem}}.{{lang}}.tsv"
     wildcard_constraints:
-        dataset=r"(toy|local)_[A-Za-z0-9_-]+",
-    conda:
-        ENV_DATA
-    threads: 1
+        stem=r"(toy|local)_[A-Za-z0-9_-]+",
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -46,76 +42,63 @@ rule import_dataset:
         "{params.script} join --verify --inputs {input:q} --output {output:q} >{log} 2>&1"
 
 
-# Downloaded datasets (scripts/importers.py): archives are cached under resources/ by URL,
+# Downloaded datasets (scripts/mtdistill/data/importers.py): archives are cached under resources/ by URL,
 # shared between experiments; the name reaches the script quoted, looked up by stem.
-IMPORT_CMD = (
-    "{params.script} --dataset {params.name:q} --langs {params.langs}"
-    " --outputs {output} --cache-dir resources/downloads --mtdata-dir resources/mtdata"
-    " --mirrors {params.mirrors:q} --max-bytes {params.net[max-bytes]}"
-    " --retries {params.net[retries]} --timeout {params.net[timeout]} >{log} 2>&1"
-)
 
 
 rule import_parallel:
     """Download a parallel dataset: both languages in one job."""
     output:
-        src=f"{DATA}/original/{{dataset}}.{SRC}.zst",
-        trg=f"{DATA}/original/{{dataset}}.{TRG}.zst",
+        src=f"{DATA}/original/{{stem}}.{SRC}.zst",
+        trg=f"{DATA}/original/{{stem}}.{TRG}.zst",
     log:
-        f"{LOGS}/import_parallel/{{dataset}}.log",
+        f"{LOGS}/import_parallel/{{stem}}.log",
+    benchmark:
+        f"{BENCH}/import_parallel/{{stem}}.tsv"
     wildcard_constraints:
-        dataset=stem_regex(DOWNLOAD_PARALLEL),
-    conda:
-        ENV_DATA
-    threads: 1
+        stem=stem_regex(DOWNLOAD_PARALLEL),
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
         script=script("mtdistill.data.importers"),
-        name=lambda w: STEMS[w.dataset],
+        name=lambda w: STEMS[w.stem],
         langs=f"{SRC} {TRG}",
         mirrors=MIRRORS,
         net=DOWNLOADS,
     shell:
-        IMPORT_CMD
+        "{params.script} --dataset {params.name:q} --langs {params.langs}"
+        " --outputs {output} --cache-dir resources/downloads --mtdata-dir resources/mtdata"
+        " --mirrors {params.mirrors:q} --max-bytes {params.net[max-bytes]}"
+        " --retries {params.net[retries]} --timeout {params.net[timeout]} >{log} 2>&1"
 
 
-rule import_mono:
+use rule import_parallel as import_mono with:
     """Download one language of a dataset used only as monolingual data."""
     output:
-        f"{DATA}/original/{{dataset}}.{{lang}}.zst",
+        f"{DATA}/original/{{stem}}.{{lang}}.zst",
     log:
-        f"{LOGS}/import_mono/{{dataset}}.{{lang}}.log",
+        f"{LOGS}/import_mono/{{stem}}.{{lang}}.log",
+    benchmark:
+        f"{BENCH}/import_mono/{{stem}}.{{lang}}.tsv"
     wildcard_constraints:
-        dataset=stem_regex(DOWNLOAD_MONO),
-    conda:
-        ENV_DATA
-    threads: 1
-    resources:
-        mem_mb=RES["mem-mb-data"],
+        stem=stem_regex(DOWNLOAD_MONO),
     params:
-        script=script("mtdistill.data.importers"),
-        name=lambda w: STEMS[w.dataset],
         langs=lambda w: w.lang,
-        mirrors=MIRRORS,
-        net=DOWNLOADS,
-    shell:
-        IMPORT_CMD
 
 
 rule clean_corpus:
     """Normalize and filter one parallel dataset (rule-based filters, language id)."""
     input:
-        src=f"{DATA}/original/{{dataset}}.{SRC}.zst",
-        trg=f"{DATA}/original/{{dataset}}.{TRG}.zst",
+        src=f"{DATA}/original/{{stem}}.{SRC}.zst",
+        trg=f"{DATA}/original/{{stem}}.{TRG}.zst",
     output:
-        src=f"{CLEAN_RULES}/{{dataset}}.{SRC}.zst",
-        trg=f"{CLEAN_RULES}/{{dataset}}.{TRG}.zst",
-        stats=f"{CLEAN_RULES}/{{dataset}}.stats.json",
+        src=f"{CLEAN_RULES}/{{stem}}.{SRC}.zst",
+        trg=f"{CLEAN_RULES}/{{stem}}.{TRG}.zst",
+        stats=f"{CLEAN_RULES}/{{stem}}.stats.json",
     log:
-        f"{LOGS}/clean_corpus/{{dataset}}.log",
-    conda:
-        ENV_DATA
+        f"{LOGS}/clean_corpus/{{stem}}.log",
+    benchmark:
+        f"{BENCH}/clean_corpus/{{stem}}.tsv"
     # Worker processes over blocks of lines; a small dataset stays on one.
     threads: CLEANING["threads"]
     resources:
@@ -134,15 +117,17 @@ if BICLEANER["enabled"]:
     rule bicleaner_corpus:
         """Keep the pairs of a cleaned dataset that bicleaner-ai scores high enough."""
         input:
-            src=f"{CLEAN_RULES}/{{dataset}}.{SRC}.zst",
-            trg=f"{CLEAN_RULES}/{{dataset}}.{TRG}.zst",
-            stats=f"{CLEAN_RULES}/{{dataset}}.stats.json",
+            src=f"{CLEAN_RULES}/{{stem}}.{SRC}.zst",
+            trg=f"{CLEAN_RULES}/{{stem}}.{TRG}.zst",
+            stats=f"{CLEAN_RULES}/{{stem}}.stats.json",
         output:
-            src=f"{DATA}/clean/{{dataset}}.{SRC}.zst",
-            trg=f"{DATA}/clean/{{dataset}}.{TRG}.zst",
-            stats=f"{DATA}/clean/{{dataset}}.stats.json",
+            src=f"{DATA}/clean/{{stem}}.{SRC}.zst",
+            trg=f"{DATA}/clean/{{stem}}.{TRG}.zst",
+            stats=f"{DATA}/clean/{{stem}}.stats.json",
         log:
-            f"{LOGS}/bicleaner_corpus/{{dataset}}.log",
+            f"{LOGS}/bicleaner_corpus/{{stem}}.log",
+        benchmark:
+            f"{BENCH}/bicleaner_corpus/{{stem}}.tsv"
         conda:
             "../envs/bicleaner.yml"
         threads: CLEANING["threads"]
@@ -162,14 +147,14 @@ if BICLEANER["enabled"]:
 rule clean_mono:
     """Normalize and filter one monolingual dataset."""
     input:
-        f"{DATA}/original/{{dataset}}.{{lang}}.zst",
+        f"{DATA}/original/{{stem}}.{{lang}}.zst",
     output:
-        text=f"{DATA}/clean/mono/{{dataset}}.{{lang}}.zst",
-        stats=f"{DATA}/clean/mono/{{dataset}}.{{lang}}.stats.json",
+        text=f"{DATA}/clean/mono/{{stem}}.{{lang}}.zst",
+        stats=f"{DATA}/clean/mono/{{stem}}.{{lang}}.stats.json",
     log:
-        f"{LOGS}/clean_mono/{{dataset}}.{{lang}}.log",
-    conda:
-        ENV_DATA
+        f"{LOGS}/clean_mono/{{stem}}.{{lang}}.log",
+    benchmark:
+        f"{BENCH}/clean_mono/{{stem}}.{{lang}}.tsv"
     threads: CLEANING["threads"]
     resources:
         mem_mb=RES["mem-mb-data"],
@@ -191,9 +176,6 @@ rule cleaning_table:
         f"{LOGS}/cleaning_table/{{split}}.log",
     wildcard_constraints:
         split="train|devtest|mono-src|mono-trg",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -203,7 +185,9 @@ rule cleaning_table:
 
 
 rule merge_corpus:
-    """All cleaned training datasets in one deduplicated, shuffled parallel corpus."""
+    """All cleaned training datasets in one deduplicated, shuffled parallel corpus. The
+    other merges of two corpora derive from this rule (merge_devset below,
+    merge_teacher_corpus, merge_distillation): they replace its files and `options`."""
     input:
         src=clean_parallel_files(DATASETS["train"], SRC),
         trg=clean_parallel_files(DATASETS["train"], TRG),
@@ -214,22 +198,22 @@ rule merge_corpus:
         trg=f"{CORPUS}/parallel.{TRG}.zst",
     log:
         f"{LOGS}/merge_corpus.log",
-    conda:
-        ENV_DATA
-    threads: 1
+    benchmark:
+        f"{BENCH}/merge_corpus.tsv"
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("mtdistill.common.diskspace"),
         script=script("mtdistill.data.merge"),
         options=MERGE_OPTIONS,
     shell:
-        "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
+        # merge.py first warns on the console (fd 3) and in the log when the disk looks
+        # too small.
         "{params.script} --src-in {input.src} --trg-in {input.trg}"
-        " --src-out {output.src} --trg-out {output.trg} {params.options} >>{log} 2>&1"
+        " --src-out {output.src} --trg-out {output.trg} {params.options}"
+        " --console-fd 3 3>&2 >>{log} 2>&1"
 
 
-rule merge_devset:
+use rule merge_corpus as merge_devset with:
     """The validation set of every training, from the devtest datasets (not shuffled)."""
     input:
         src=clean_parallel_files(DATASETS["devtest"], SRC),
@@ -240,16 +224,10 @@ rule merge_devset:
         trg=f"{CORPUS}/devset.{TRG}.zst",
     log:
         f"{LOGS}/merge_devset.log",
-    conda:
-        ENV_DATA
-    threads: 1
-    resources:
-        mem_mb=RES["mem-mb-data"],
+    benchmark:
+        f"{BENCH}/merge_devset.tsv"
     params:
-        script=script("mtdistill.data.merge"),
-    shell:
-        "{params.script} --src-in {input.src} --trg-in {input.trg}"
-        " --src-out {output.src} --trg-out {output.trg} --no-shuffle >{log} 2>&1"
+        options="--no-shuffle",
 
 
 rule merge_mono:
@@ -265,13 +243,11 @@ rule merge_mono:
         f"{CORPUS}/mono.{{lang}}.zst",
     log:
         f"{LOGS}/merge_mono/{{lang}}.log",
-    conda:
-        ENV_DATA
-    threads: 1
+    benchmark:
+        f"{BENCH}/merge_mono/{{lang}}.tsv"
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("mtdistill.common.diskspace"),
         script=script("mtdistill.data.merge"),
         max_lines=lambda w: config[
             "mono-max-sentences-src" if w.lang == SRC else "mono-max-sentences-trg"
@@ -279,7 +255,7 @@ rule merge_mono:
         seed=EXPERIMENT["seed"],
         bucket_mb=MERGE["bucket-mb"],
     shell:
-        "{params.space} merge --inputs {input} --target {output} --log {log} && "
         "{params.script} --src-in {input.text} --src-out {output}"
         " --exclude {input.parallel} --max-lines {params.max_lines}"
-        " --seed {params.seed} --bucket-mb {params.bucket_mb} >>{log} 2>&1"
+        " --seed {params.seed} --bucket-mb {params.bucket_mb}"
+        " --console-fd 3 3>&2 >>{log} 2>&1"

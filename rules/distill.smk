@@ -1,6 +1,8 @@
 # Distillation corpus: the teachers translate the parallel corpus (n-best, the hypothesis
 # closest to the reference kept) and source monolingual data; the backward model scores
-# the result and the worst share is dropped. Big inputs are split into chunks, one job each.
+# the result and the worst share is dropped. Big inputs are split into chunks, one job each;
+# the backward model's translation of target monolingual data (back-translation) is split,
+# translated and joined the same way.
 
 
 checkpoint split_corpus:
@@ -11,34 +13,38 @@ checkpoint split_corpus:
         directory(f"{TRANS}/{{part}}/chunks"),
     log:
         f"{LOGS}/split_corpus/{{part}}.log",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
-        space=script("mtdistill.common.diskspace"),
         script=script("mtdistill.distill.chunks"),
         suffixes=lambda w: "in ref" if w.part == "corpus" else "in",
         lines=EXPERIMENT["split-length"],
     shell:
-        "{params.space} split --inputs {input} --target {output} --log {log} && "
+        # chunks.py first warns on the console (fd 3) and in the log when the disk looks
+        # too small.
         "{params.script} split --inputs {input} --suffixes {params.suffixes}"
-        " --out-dir {output} --lines {params.lines} >>{log} 2>&1"
+        " --out-dir {output} --lines {params.lines} --console-fd 3 3>&2 >>{log} 2>&1"
 
 
-rule translate_corpus:
-    """Translate one chunk of the parallel corpus with the teacher ensemble (n-best)."""
+rule translate:
+    """Translate one chunk of a split part: the corpus (teacher ensemble, n-best against
+    its reference), the source mono (teachers), the target mono (backward model)."""
     input:
-        src=f"{TRANS}/corpus/chunks/{{chunk}}.in",
-        ref=f"{TRANS}/corpus/chunks/{{chunk}}.ref",
-        models=[model_file(t) for t in TEACHERS],
-        vocabs=vocabs("forward"),
+        src=f"{TRANS}/{{part}}/chunks/{{chunk}}.in",
+        ref=lambda w: (
+            [f"{TRANS}/corpus/chunks/{w.chunk}.ref"] if w.part == "corpus" else []
+        ),
+        models=lambda w: translator(w.part)["models"],
+        vocabs=lambda w: vocabs(translator(w.part)["direction"]),
     output:
-        # Joined by collect_translations, then not read again.
-        temp(f"{TRANS}/corpus/out/{{chunk}}.zst"),
+        # Joined by collect_translations or collect_mono_trg, then not read again.
+        temp(f"{TRANS}/{{part}}/out/{{chunk}}.zst"),
     log:
-        f"{LOGS}/translate_corpus/{{chunk}}.log",
+        f"{LOGS}/translate/{{part}}/{{chunk}}.log",
+    benchmark:
+        f"{BENCH}/translate/{{part}}/{{chunk}}.tsv"
+    wildcard_constraints:
+        part="corpus|mono-src|mono-trg",
     conda:
         ENV_MARIAN
     threads: RES["translate-threads"]
@@ -50,41 +56,17 @@ rule translate_corpus:
         script=script("mtdistill.distill.translate"),
         marian=MARIAN["decode"],
         devices=DEVICES,
-        options=marian_options("decoding-teacher"),
+        options=lambda w: marian_options(translator(w.part)["decoding"]),
         nbest=lambda w, input: (
             f"--nbest {EXPERIMENT['distill-nbest']} --reference {input.ref}"
-            if EXPERIMENT["distill-nbest"] > 1
+            if w.part == "corpus" and EXPERIMENT["distill-nbest"] > 1
             else ""
         ),
     shell:
-        TRANSLATE_CMD
-
-
-rule translate_mono_src:
-    """Translate one chunk of source monolingual data with the teacher ensemble."""
-    input:
-        src=f"{TRANS}/mono-src/chunks/{{chunk}}.in",
-        models=[model_file(t) for t in TEACHERS],
-        vocabs=vocabs("forward"),
-    output:
-        temp(f"{TRANS}/mono-src/out/{{chunk}}.zst"),
-    log:
-        f"{LOGS}/translate_mono_src/{{chunk}}.log",
-    conda:
-        ENV_MARIAN
-    threads: RES["translate-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-translate"],
-        runtime=RES["runtime-translate"],
-    params:
-        script=script("mtdistill.distill.translate"),
-        marian=MARIAN["decode"],
-        devices=DEVICES,
-        options=marian_options("decoding-teacher"),
-        nbest="",
-    shell:
-        TRANSLATE_CMD
+        "{params.script} --marian {params.marian:q} --models {input.models}"
+        " --vocabs {input.vocabs} --input {input.src} --output {output}"
+        " --options {params.options:q} {params.nbest}"
+        " {params.devices} --threads {threads} >>{log} 2>&1"
 
 
 rule collect_translations:
@@ -101,9 +83,6 @@ rule collect_translations:
         f"{LOGS}/collect_translations/{{part}}.log",
     wildcard_constraints:
         part="corpus|mono-src",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -114,7 +93,20 @@ rule collect_translations:
         " >{log} 2>&1"
 
 
-rule merge_distillation:
+use rule collect_translations as collect_mono_trg with:
+    """The back-translations: translated chunks (source side) and originals (target)."""
+    input:
+        src=chunk_files("mono-trg", "out"),
+        trg=chunk_files("mono-trg", "in"),
+        models=[model_file("backward")],
+    output:
+        src=f"{CORPUS}/backtranslations.{SRC}.zst",
+        trg=f"{CORPUS}/backtranslations.{TRG}.zst",
+    log:
+        f"{LOGS}/collect_mono_trg.log",
+
+
+use rule merge_corpus as merge_distillation with:
     """Translated corpus and translated source mono in one deduplicated corpus."""
     input:
         src=[f"{TRANS}/corpus.{SRC}.zst"]
@@ -127,18 +119,10 @@ rule merge_distillation:
         trg=temp(f"{CORPUS}/distillation-unfiltered.{TRG}.zst"),
     log:
         f"{LOGS}/merge_distillation.log",
-    conda:
-        ENV_DATA
-    threads: 1
-    resources:
-        mem_mb=RES["mem-mb-data"],
+    benchmark:
+        f"{BENCH}/merge_distillation.tsv"
     params:
-        space=script("mtdistill.common.diskspace"),
-        script=script("mtdistill.data.merge"),
-    shell:
-        "{params.space} merge --inputs {input} --target {output.src} --log {log} && "
-        "{params.script} --src-in {input.src} --trg-in {input.trg}"
-        " --src-out {output.src} --trg-out {output.trg} >>{log} 2>&1"
+        options="",
 
 
 rule score:
@@ -152,6 +136,8 @@ rule score:
         temp(f"{CORPUS}/distillation-unfiltered.scores.txt"),
     log:
         f"{LOGS}/score.log",
+    benchmark:
+        f"{BENCH}/score.tsv"
     conda:
         ENV_MARIAN
     threads: RES["translate-threads"]
@@ -182,9 +168,6 @@ rule filter_distillation:
         stats=f"{CORPUS}/distillation.filter.json",
     log:
         f"{LOGS}/filter_distillation.log",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:

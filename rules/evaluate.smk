@@ -6,10 +6,12 @@ rule evaluate_model:
     input:
         unpack(eval_inputs),
     output:
-        hyps=f"{EVAL}/{{model}}/{{dataset}}.hyp.zst",
-        metrics=f"{EVAL}/{{model}}/{{dataset}}.json",
+        hyps=f"{EVAL}/{{model}}/{{stem}}.hyp.zst",
+        metrics=f"{EVAL}/{{model}}/{{stem}}.json",
     log:
-        f"{LOGS}/evaluate/{{model}}.{{dataset}}.log",
+        f"{LOGS}/evaluate/{{model}}.{{stem}}.log",
+    benchmark:
+        f"{BENCH}/evaluate/{{model}}.{{stem}}.tsv"
     wildcard_constraints:
         model="|".join(EVAL_MODELS),
     conda:
@@ -31,29 +33,26 @@ rule evaluate_model:
         " --vocabs {params.vocabs} --input {input.src} --output {output.hyps}"
         " --options {params.options:q} {params.devices} --threads {threads}"
         " && {params.evaluate} score --hyps {output.hyps} --refs {input.ref}"
-        " --model {wildcards.model} --dataset {wildcards.dataset}"
+        " --model {wildcards.model} --dataset {wildcards.stem}"
         " --output {output.metrics}) >{log} 2>&1"
 
 
 rule evaluate_baseline:
     """Copy the source as the 'translation': the floor every model must beat."""
     input:
-        src=f"{DATA}/original/{{dataset}}.{SRC}.zst",
-        ref=f"{DATA}/original/{{dataset}}.{TRG}.zst",
+        src=f"{DATA}/original/{{stem}}.{SRC}.zst",
+        ref=f"{DATA}/original/{{stem}}.{TRG}.zst",
     output:
-        f"{EVAL}/baseline-copy/{{dataset}}.json",
+        f"{EVAL}/baseline-copy/{{stem}}.json",
     log:
-        f"{LOGS}/evaluate/baseline-copy.{{dataset}}.log",
-    conda:
-        ENV_DATA
-    threads: 1
+        f"{LOGS}/evaluate/baseline-copy.{{stem}}.log",
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
         script=script("mtdistill.evaluate.evaluate"),
     shell:
         "{params.script} score --hyps {input.src} --refs {input.ref}"
-        " --model baseline-copy --dataset {wildcards.dataset} --output {output} >{log} 2>&1"
+        " --model baseline-copy --dataset {wildcards.stem} --output {output} >{log} 2>&1"
 
 
 rule collect_metrics:
@@ -63,9 +62,6 @@ rule collect_metrics:
         f"{EVAL}/metrics.csv",
     log:
         f"{LOGS}/collect_metrics.log",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:

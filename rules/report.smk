@@ -4,77 +4,24 @@
 # Tables and plots are small local jobs (no cluster job on SLURM); counting the corpora's
 # lines and measuring the student's speed run as ordinary (CPU) jobs.
 #
-# Which artifacts a run has is decided from the config when the DAG is built: a model used
-# as downloaded has no training log, a run that reused its corpora has no cleaning
-# statistics of them, a reused distillation corpus has no filter statistics.
+# Which artifacts a run has is decided from the config by the plan (mtdistill.plan): a
+# model used as downloaded has no training log, a run that reused its corpora has no
+# cleaning statistics of them, a reused distillation corpus has no filter statistics.
 
-REPORT = f"{RESULTS}/report"
-
+REPORT = PLAN.paths.report
 # Models trained here (modes train, continue, init): Marian wrote their logs here.
-TRAINED_HERE = [m for m in UPSTREAM_MODELS + ["student"] if not is_downloaded(m)] + (
-    ["student-finetuned"] if STUDENT_FINAL == "student-finetuned" else []
-)
-TRAINING_MODE = {m: mode_of(m) for m in TRAINED_HERE if m != "student-finetuned"}
-TRAINING_MODE["student-finetuned"] = "init from student"
-
-# What of the data the run makes or uses (so the report asks for nothing else).
-STUDENT_TRAINED = "student" in TRAINED_HERE
-MAKES_DISTILLATION = STUDENT_TRAINED and not DISTILLATION_GIVEN
-TEACHERS_TRAINED = any(t in TRAINED_HERE for t in TEACHERS)
-USES_PARALLEL = not DISTILLATION_GIVEN and (
-    TEACHERS_TRAINED or "backward" in TRAINED_HERE or MAKES_DISTILLATION
-)
-USES_BACKTRANSLATIONS = TEACHERS_TRAINED and HAS_BACKTRANSLATIONS
-MAKES_BACKTRANSLATIONS = USES_BACKTRANSLATIONS and bool(DATASETS["mono-trg"])
-USES_MONO_SRC = MAKES_DISTILLATION and HAS_MONO_SRC
-USES_DEVSET = bool(TRAINED_HERE)
-
-# (use, statistics file) of every dataset cleaned for this run.
-DATA_STATS = []
-if USES_PARALLEL and "parallel" not in CONT_CORPORA:
-    DATA_STATS += [
-        ("train", f"{DATA}/clean/{d}.stats.json") for d in stems(DATASETS["train"])
-    ]
-if USES_DEVSET:
-    DATA_STATS += [
-        ("devtest", f"{DATA}/clean/{d}.stats.json")
-        for d in stems(DATASETS["devtest"])
-        if d not in stems(DATASETS["train"])
-    ]
-if USES_MONO_SRC:
-    DATA_STATS += [
-        ("mono-src", f"{DATA}/clean/mono/{d}.{SRC}.stats.json")
-        for d in stems(DATASETS["mono-src"])
-    ]
-if MAKES_BACKTRANSLATIONS:
-    DATA_STATS += [
-        ("mono-trg", f"{DATA}/clean/mono/{d}.{TRG}.stats.json")
-        for d in stems(DATASETS["mono-trg"])
-    ]
-
-# (name, source side) of every corpus the run makes or uses; their lines are counted.
-DATA_CORPORA = []
-if USES_PARALLEL:
-    DATA_CORPORA.append(("parallel", corpus_file("parallel", SRC)))
-if USES_BACKTRANSLATIONS:
-    DATA_CORPORA.append(("backtranslations", corpus_file("backtranslations", SRC)))
-    DATA_CORPORA.append(("teacher", f"{CORPUS}/teacher.{SRC}.zst"))
-if USES_MONO_SRC:
-    DATA_CORPORA.append((f"mono.{SRC}", f"{CORPUS}/mono.{SRC}.zst"))
-if MAKES_BACKTRANSLATIONS:
-    DATA_CORPORA.append((f"mono.{TRG}", f"{CORPUS}/mono.{TRG}.zst"))
-if USES_DEVSET:
-    DATA_CORPORA.append(("devset", f"{CORPUS}/devset.{SRC}.zst"))
-if STUDENT_TRAINED:
-    DATA_CORPORA.append(("distillation", corpus_file("distillation", SRC)))
-DISTILL_FILTER = [f"{CORPUS}/distillation.filter.json"] if MAKES_DISTILLATION else []
+TRAINED_HERE = PLAN.trained_here
+# (use, statistics file) of every dataset cleaned for this run, and (name, source side) of
+# every corpus it makes or uses: see the plan's data_stats and data_corpora.
+DATA_STATS = PLAN.data_stats
+DATA_CORPORA = PLAN.data_corpora
 
 # The report's files, and those each named target adds (see the Snakefile): the pages of
 # its stage and of the stages it runs, so `snakemake --report report.html <target>` works
 # after `snakemake <target>`.
 CURVES = {m: f"{REPORT}/training/{m}.svg" for m in TRAINED_HERE}
 BACKWARD_CURVES = [path for m, path in CURVES.items() if m == "backward"]
-TEACHER_CURVES = [path for m, path in CURVES.items() if m in TEACHERS]
+TEACHER_CURVES = [path for m, path in CURVES.items() if m in PLAN.teachers]
 STUDENT_CURVES = [path for m, path in CURVES.items() if m.startswith("student")]
 REPORT_DATA = (
     [f"{REPORT}/data.html", f"{REPORT}/data.svg"] if DATA_STATS or DATA_CORPORA else []
@@ -86,11 +33,12 @@ REPORT_TRAINING = list(CURVES.values()) + (
 REPORT_EXPORT = [f"{REPORT}/export.html"]
 REPORT_PROVENANCE = [f"{REPORT}/provenance.html"]
 REPORT_FOR = {
-    "backwards": BACKWARD_CURVES,
-    "teacher": TEACHER_CURVES + (BACKWARD_CURVES if MAKES_BACKTRANSLATIONS else []),
+    "backward": BACKWARD_CURVES,
+    "teacher": TEACHER_CURVES
+    + (BACKWARD_CURVES if PLAN.makes_backtranslations else []),
     "corpora": BACKWARD_CURVES + TEACHER_CURVES + REPORT_DATA,
     "student": (
-        BACKWARD_CURVES + TEACHER_CURVES + REPORT_DATA if STUDENT_TRAINED else []
+        BACKWARD_CURVES + TEACHER_CURVES + REPORT_DATA if PLAN.student_trained else []
     )
     + STUDENT_CURVES,
     "evaluate": REPORT_TRAINING + REPORT_DATA + REPORT_SCORES,
@@ -98,33 +46,6 @@ REPORT_FOR = {
 REPORT_FILES = (
     REPORT_SCORES + REPORT_TRAINING + REPORT_DATA + REPORT_EXPORT + REPORT_PROVENANCE
 )
-
-# For the provenance page: the vocab and the corpora (made here, or their URLs), and the
-# models made here from other models.
-PROVENANCE_INPUTS = {
-    "vocab": (
-        (
-            {"joint": CONT_VOCAB["src"]}
-            if CONT_VOCAB["src"] == CONT_VOCAB["trg"]
-            else {"src": CONT_VOCAB["src"], "trg": CONT_VOCAB["trg"]}
-        )
-        if CONT_VOCAB
-        else "trained here"
-    )
-}
-for kind in CORPUS_KINDS:
-    PROVENANCE_INPUTS[f"{kind} corpus"] = (
-        {k: v for k, v in CONT_CORPORA[kind].items() if k != "sha256"}
-        if kind in CONT_CORPORA
-        else "made here"
-    )
-DERIVED_MODELS = {}
-if STUDENT_FINAL == "student-finetuned":
-    DERIVED_MODELS["student-finetuned"] = {"origin": "finetuned here from student"}
-if EXPERIMENT["quantize"]:
-    DERIVED_MODELS["student-quantized"] = {
-        "origin": f"converted here from {STUDENT_FINAL} (intgemm8)"
-    }
 
 
 rule report_scores:
@@ -147,9 +68,6 @@ rule report_scores:
     log:
         f"{LOGS}/report/scores.log",
     localrule: True
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -178,15 +96,12 @@ rule report_training:
     wildcard_constraints:
         model="|".join(TRAINED_HERE) or "(?!)",
     localrule: True
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
         script=script("mtdistill.report.training"),
         model_dir=lambda w, input: os.path.dirname(input.model),
-        mode=lambda w: TRAINING_MODE[w.model],
+        mode=lambda w: PLAN.training_mode[w.model],
         best=BEST,
     shell:
         "{params.script} curves --model-dir {params.model_dir} --name {wildcards.model}"
@@ -195,9 +110,11 @@ rule report_training:
 
 
 rule report_training_summary:
-    """One row per trained model: updates, time, speed, best validation scores."""
+    """One row per trained model: updates, time, speed, best validation scores; and the
+    training jobs' wall time and peak memory (their Snakemake benchmarks)."""
     input:
-        [f"{REPORT}/training/{m}.json" for m in TRAINED_HERE],
+        summaries=[f"{REPORT}/training/{m}.json" for m in TRAINED_HERE],
+        benchmarks=[training_benchmark(m) for m in TRAINED_HERE],
     output:
         report(
             f"{REPORT}/training.html",
@@ -209,15 +126,13 @@ rule report_training_summary:
     log:
         f"{LOGS}/report/training.log",
     localrule: True
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
         script=script("mtdistill.report.training"),
     shell:
-        "{params.script} summary --inputs {input} --output {output} >{log} 2>&1"
+        "{params.script} summary --inputs {input.summaries}"
+        " --benchmarks {input.benchmarks} --output {output} >{log} 2>&1"
 
 
 rule report_data:
@@ -225,7 +140,7 @@ rule report_data:
     input:
         stats=[path for _, path in DATA_STATS],
         corpora=[path for _, path in DATA_CORPORA],
-        filter=DISTILL_FILTER,
+        filter=PLAN.distill_filter,
     output:
         table=report(
             f"{REPORT}/data.html",
@@ -242,9 +157,6 @@ rule report_data:
         numbers=f"{REPORT}/data.json",
     log:
         f"{LOGS}/report/data.log",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -303,9 +215,6 @@ rule report_export:
     log:
         f"{LOGS}/report/export.log",
     localrule: True
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -319,7 +228,7 @@ rule report_provenance:
     """Trained here or downloaded (URL, mode): every model, the vocab and the corpora."""
     input:
         # The downloads' manifests name the file each download picked.
-        downloads=[f"{spec['dir']}/final.npz" for spec in CONTINUED.values()],
+        downloads=[f"{spec.dir}/final.npz" for spec in PLAN.continued.values()],
     output:
         table=report(
             f"{REPORT}/provenance.html",
@@ -331,18 +240,15 @@ rule report_provenance:
     log:
         f"{LOGS}/report/provenance.log",
     localrule: True
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
         script=script("mtdistill.report.provenance"),
         provenance=provenance(),
-        derived=json.dumps(DERIVED_MODELS),
-        inputs=json.dumps(PROVENANCE_INPUTS),
+        derived=json.dumps(PLAN.derived_models),
+        inputs=json.dumps(PLAN.provenance_inputs),
         manifests=" ".join(
-            f"{name}={spec['dir']}/download.json" for name, spec in CONTINUED.items()
+            f"{name}={spec.dir}/download.json" for name, spec in PLAN.continued.items()
         ),
     shell:
         "{params.script} --provenance {params.provenance:q} --derived {params.derived:q}"

@@ -2,7 +2,8 @@
 # (8-bit integer GEMM) and exported.
 
 
-rule train_student:
+use rule train_backward as train_student with:
+    """Train the student on the distillation corpus, guided by its word alignments."""
     input:
         src=corpus_file("distillation", SRC),
         trg=corpus_file("distillation", TRG),
@@ -15,28 +16,15 @@ rule train_student:
         model=f"{MODELS}/student/final.npz",
     log:
         f"{LOGS}/train_student.log",
-    conda:
-        ENV_MARIAN
-    threads: RES["train-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-train"],
-        runtime=RES["runtime-train"],
+    benchmark:
+        f"{BENCH}/train_student.tsv"
     params:
-        space=script("mtdistill.common.diskspace"),
-        script=script("mtdistill.train.train"),
-        marian=MARIAN["train"],
-        common=TRAIN_ARGS,
-        model_dir=lambda w, output: os.path.dirname(output.model),
         options=marian_options("training-student"),
         mode=mode_of("student"),
         extra=lambda w, input: f"--alignments {input.alignments} {pretrained_args('student')}",
-        seed=EXPERIMENT["seed"],
-    shell:
-        TRAIN_CMD
 
 
-rule finetune_student:
+use rule train_backward as finetune_student with:
     """Continue from the student's weights with its own (lower) learning rate."""
     input:
         src=corpus_file("distillation", SRC),
@@ -50,27 +38,14 @@ rule finetune_student:
         model=f"{MODELS}/student-finetuned/final.npz",
     log:
         f"{LOGS}/finetune_student.log",
-    conda:
-        ENV_MARIAN
-    threads: RES["train-threads"]
-    resources:
-        gpu=RES["gpu"],
-        mem_mb=RES["mem-mb-train"],
-        runtime=RES["runtime-train"],
+    benchmark:
+        f"{BENCH}/finetune_student.tsv"
     params:
-        space=script("mtdistill.common.diskspace"),
-        script=script("mtdistill.train.train"),
-        marian=MARIAN["train"],
-        common=TRAIN_ARGS,
-        model_dir=lambda w, output: os.path.dirname(output.model),
         options=marian_options("training-student-finetuned"),
         mode="init",
         extra=lambda w, input: (
             f"--alignments {input.alignments} --pretrained {MODELS}/student"
         ),
-        seed=EXPERIMENT["seed"],
-    shell:
-        TRAIN_CMD
 
 
 rule quantize:
@@ -83,7 +58,6 @@ rule quantize:
         f"{LOGS}/quantize.log",
     conda:
         ENV_MARIAN
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -103,9 +77,6 @@ rule export_student:
         f"{EXPORT}/decoder.yml",
     log:
         f"{LOGS}/export_student.log",
-    conda:
-        ENV_DATA
-    threads: 1
     resources:
         mem_mb=RES["mem-mb-data"],
     params:
@@ -115,13 +86,11 @@ rule export_student:
         export=lambda w, output: os.path.dirname(output[0]),
         exp=EXP,
         provenance=provenance(),
-        # model.json records the config file's sha256. Its content is compared (an edit
-        # reruns the export), its path is not (taking `input` makes the param derived,
-        # which Snakemake leaves out): it moves with the checkout.
-        config_sha256=file_sha256(workflow.configfiles[0]),
-        config=lambda wildcards, input: workflow.configfiles[0],
+        # model.json records the sha256 of the merged config that ran (every
+        # --configfile and --config, schema defaults): any config change reruns the export.
+        config_sha256=PLAN.config_sha256,
     shell:
         "{params.script} --model {input.model} --src-vocab {input.vocabs[0]}"
         " --trg-vocab {input.vocabs[1]} --metrics {input.metrics} --out-dir {params.export}"
         " --experiment {params.exp} --src {params.src} --trg {params.trg} --provenance {params.provenance:q}"
-        " --config {params.config:q} >{log} 2>&1"
+        " --config-sha256 {params.config_sha256} >{log} 2>&1"

@@ -8,10 +8,10 @@ rule train_vocab:
         f"{VOCAB_DIR}/{{name}}.spm",
     log:
         f"{LOGS}/train_vocab/{{name}}.log",
+    benchmark:
+        f"{BENCH}/train_vocab/{{name}}.tsv"
     wildcard_constraints:
         name=f"vocab|vocab\\.{SRC}|vocab\\.{TRG}",
-    conda:
-        ENV_DATA
     threads: 2
     resources:
         mem_mb=RES["mem-mb-data"],

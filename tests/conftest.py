@@ -62,11 +62,21 @@ def workdir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def no_proxy(monkeypatch):
-    """Requests to the tests' 127.0.0.1 servers must not go through a proxy."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
+def http_server(tmp_path, monkeypatch):
+    """A real HTTP server on 127.0.0.1 serving tmp_path/www, with faults the test sets
+    (tests/_http.py lists them); proxies are bypassed in os.environ while it runs, so
+    Snakemake and job scripts started by the test reach it too."""
+    from _http import serve
+
+    with serve(tmp_path / "www", monkeypatch) as server:
+        yield server
+
+
+def lines(path) -> list[str]:
+    """Every line of a (compressed) text file, as the workflow's readers see them."""
+    from mtdistill.common import textio
+
+    return list(textio.read_lines(path))
 
 
 def write_config(path: Path, text: str) -> Path:

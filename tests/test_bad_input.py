@@ -44,25 +44,21 @@ Cases kept next to the feature they test (not repeated here; this list is the in
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import io
 import os
 import re
 import subprocess
 import sys
 import tarfile
-import threading
 import zipfile
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
 import zstandard
 
+from _http import serve
 from mtdistill.data import archives
 from mtdistill.common import textio
 from conftest import REPO, SCRIPTS, TINY, planned_jobs, snakemake
@@ -277,75 +273,18 @@ def test_broken_local_corpus_names_the_file(box, case):
 
 
 # ---------------------------------------------------------------------------------------
-# A local HTTP server that misbehaves on purpose
-
-
-@dataclass
-class Hostile:
-    routes: dict = field(default_factory=dict)  # path -> handler(request)
-    token: str | None = None  # when set, files under `private` need `Authorization: Bearer <token>`
-    private: str = "/private/"
-    seen: list = field(default_factory=list)  # (path, Authorization, full path)
-
-
-class Handler(SimpleHTTPRequestHandler):
-    def do_GET(self):
-        self._serve()
-
-    def do_HEAD(self):
-        self._serve()
-
-    def _serve(self):
-        state: Hostile = self.server.state
-        path = urlsplit(self.path).path
-        state.seen.append((path, self.headers.get("Authorization"), self.path))
-        if path in state.routes:
-            state.routes[path](self)
-        elif state.token and path.startswith(state.private) and \
-                self.headers.get("Authorization") != f"Bearer {state.token}":
-            self.send_error(403)
-        else:
-            super().do_GET() if self.command == "GET" else super().do_HEAD()
-
-    def log_message(self, *args):
-        pass
-
-
-@contextlib.contextmanager
-def serving(root: Path):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    httpd.state = Hostile()
-    threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True).start()
-    httpd.root, httpd.url = root, f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
-        yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+# A local HTTP server that misbehaves on purpose: conftest's http_server (tests/_http.py)
 
 
 @pytest.fixture
-def www(tmp_path, monkeypatch):
-    monkeypatch.delenv("DOWNLOAD_BEARER_TOKEN", raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    (tmp_path / "www").mkdir()
-    with serving(tmp_path / "www") as httpd:
-        yield httpd
-
-
-def redirect(location: str):
-    def answer(req):
-        req.send_response(302)
-        req.send_header("Location", location)
-        req.send_header("Content-Length", "0")
-        req.end_headers()
-    return answer
+def www(http_server):
+    return http_server
 
 
 def download(*args: str, env=None):
-    result = subprocess.run([*DOWNLOAD, *args, "--retries", "1"], capture_output=True, text=True,
+    # The limits the rules always pass (config `downloads`); a test may give its own.
+    cmd = [*DOWNLOAD, args[0], "--max-bytes", "50000000000", "--timeout", "60", *args[1:], "--retries", "1"]
+    result = subprocess.run(cmd, capture_output=True, text=True,
                             timeout=60, env=None if env is None else {**os.environ, **env})
     return result, result.stdout + result.stderr
 
@@ -369,17 +308,12 @@ def nothing_in(folder: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------
-# Hostile downloads (scripts/download.py, run as the download rules run it)
+# Hostile downloads (scripts/mtdistill/data/download.py, run as the download rules run it)
 
 
 def test_content_length_over_the_limit_is_refused_unread(box, www):
-    def huge(req):  # claims 10 GB, sends a little, then hangs up
-        req.send_response(200)
-        req.send_header("Content-Length", str(10 * 2**30))
-        req.end_headers()
-        req.wfile.write(b"x" * 1000)
-        req.close_connection = True
-    www.state.routes["/huge.zst"] = huge
+    # Claims 10 GB, sends a little, then hangs up.
+    www.route("/huge.zst", body=b"x" * 1000, headers={"Content-Length": str(10 * 2**30)})
     before = box.snapshot()
     out_file = box.work / "resources" / "huge.zst"
     result, out = download("file", "--url", f"{www.url}/huge.zst", "--out", str(out_file),
@@ -387,21 +321,14 @@ def test_content_length_over_the_limit_is_refused_unread(box, www):
     assert result.returncode == 1
     assert f"{www.url}/huge.zst is {10 * 2**30} bytes, over the limit of {10**9} bytes" in out
     assert "raise downloads.max-bytes" in out
-    assert sum(p == "/huge.zst" for p, _, _ in www.state.seen) == 1  # not retried
+    assert www.hits("/huge.zst", method=None) == 1  # not retried
     assert nothing_in(box.work) == []
     box.assert_untouched(before)
 
 
 def test_streamed_body_over_the_limit_stops(box, www):
-    def endless(req):  # no Content-Length: only counting can stop it
-        req.send_response(200)
-        req.send_header("Transfer-Encoding", "chunked")
-        req.end_headers()
-        block = b"y" * 65536
-        for _ in range(64):
-            req.wfile.write(b"%x\r\n%s\r\n" % (len(block), block))
-        req.wfile.write(b"0\r\n\r\n")
-    www.state.routes["/stream"] = endless
+    # Chunked, no Content-Length: only counting can stop it.
+    www.route("/stream", chunks=[b"y" * 65536] * 64)
     before = box.snapshot()
     result, out = download("file", "--url", f"{www.url}/stream", "--out", str(box.work / "resources/s"),
                            "--max-bytes", "1000000")
@@ -413,7 +340,7 @@ def test_streamed_body_over_the_limit_stops(box, www):
 
 @pytest.mark.parametrize("target", ["file:///etc/passwd", "gopher://127.0.0.1/x", "data:text/plain,x"])
 def test_redirect_to_another_scheme_is_refused(box, www, target):
-    www.state.routes["/v.spm"] = redirect(target)
+    www.route("/v.spm", redirect=target)
     before = box.snapshot()
     result, out = download("file", "--url", f"{www.url}/v.spm", "--out", str(box.work / "resources/v.spm"))
     assert result.returncode == 1
@@ -423,8 +350,8 @@ def test_redirect_to_another_scheme_is_refused(box, www, target):
 
 
 def test_redirect_loop_gives_up(box, www):
-    www.state.routes["/a"] = redirect("/b")
-    www.state.routes["/b"] = redirect("/a")
+    www.route("/a", redirect="/b")
+    www.route("/b", redirect="/a")
     before = box.snapshot()
     result, out = download("file", "--url", f"{www.url}/a", "--out", str(box.work / "resources/a"))
     assert result.returncode == 1 and "more than 10 redirects" in out
@@ -442,7 +369,7 @@ def test_credentials_in_a_url_are_refused_and_not_shown(box, www, userinfo):
     assert result.returncode == 1
     assert "credentials in URLs are refused" in out and "DOWNLOAD_BEARER_TOKEN" in out
     assert "hunter2" not in out and "hunter2" not in log.read_text()
-    assert www.state.seen == []  # nothing was sent
+    assert www.requests == []  # nothing was sent
     box.assert_untouched(before)
 
 
@@ -486,7 +413,7 @@ def test_signed_redirect_query_is_not_logged(box, www, tmp_path):
     (www.root / "store").mkdir()
     (www.root / "store" / "v.spm").write_bytes(b"vocab")
     port = www.url.rsplit(":", 1)[1]
-    www.state.routes["/v.spm"] = redirect(f"http://localhost:{port}/store/v.spm?X-Amz-Signature=SIGSECRET")
+    www.route("/v.spm", redirect=f"http://localhost:{port}/store/v.spm?X-Amz-Signature=SIGSECRET")
     log = box.work / "logs" / "d.log"
     before = box.snapshot()
     result, out = download("file", "--url", f"{www.url}/v.spm", "--out", str(box.work / "resources/v.spm"),
@@ -501,20 +428,21 @@ def test_bearer_token_never_reaches_logs_or_outputs(box, www, tmp_path):
     """A private vocab over HTTP through a real download job; then every file of the run
     (logs/, resources/, results/, .snakemake/) and Snakemake's output is searched."""
     token = "tok-5f3a9c-private"
-    www.state.token = token
+    www.require_token(token, under="/private/")
     (www.root / "private").mkdir()
     spm_model(www.root / "private" / "vocab.spm")
     # The token must not follow a redirect to another origin either.
     port = www.url.rsplit(":", 1)[1]
-    www.state.routes["/private/hop.spm"] = redirect(f"http://localhost:{port}/public.spm")
+    www.route("/private/hop.spm", redirect=f"http://localhost:{port}/public.spm")
     spm_model(www.root / "public.spm")
     cont = {"vocab": {"src": f"{www.url}/private/vocab.spm", "trg": f"{www.url}/private/hop.spm"}}
     cfg = box.config({"continuation": cont, "experiment": {"spm-vocab-split": True}})
     before = box.snapshot()
     result, out = run(box, "--cores", "1", "vocab", config=cfg, env={"DOWNLOAD_BEARER_TOKEN": token})
     assert result.returncode == 0, out
-    assert ("/private/vocab.spm", f"Bearer {token}", "/private/vocab.spm") in www.state.seen
-    assert ("/public.spm", None, "/public.spm") in www.state.seen
+    seen = [(r.path, r.authorization, r.target) for r in www.requests]
+    assert ("/private/vocab.spm", f"Bearer {token}", "/private/vocab.spm") in seen
+    assert ("/public.spm", None, "/public.spm") in seen
     assert len(list((box.work / "resources" / "vocab").rglob("vocab.spm"))) == 2
     leaks = [str(p) for p in box.work.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
     assert leaks == [] and token not in out
@@ -527,9 +455,8 @@ def test_bearer_token_never_reaches_a_whole_runs_outputs(box, tiny_run, monkeypa
     of the run — logs/, results/ (model.json, reports), resources/, .snakemake/ — and
     Snakemake's own output are searched for the token."""
     token = "tok-e2e-93c1d7"
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    with serving(tiny_run["workdir"] / "results" / "tiny") as httpd:
-        httpd.state.token, httpd.state.private = token, "/"
+    with serve(tiny_run["workdir"] / "results" / "tiny", monkeypatch) as httpd:
+        httpd.require_token(token)
         corpus = f"{httpd.url}/corpus/distillation"
         cont = {"vocab": {"src": f"{httpd.url}/vocab/vocab.spm", "trg": f"{httpd.url}/vocab/vocab.spm"},
                 "corpora": {"distillation": {"src": f"{corpus}.xx.zst", "trg": f"{corpus}.yy.zst"}},
@@ -544,7 +471,7 @@ def test_bearer_token_never_reaches_a_whole_runs_outputs(box, tiny_run, monkeypa
     assert not {j for j in jobs if j.startswith("train")} and jobs["download_model"] == 1
     assert jobs["export_student"] == 1 and jobs["evaluate_model"] == 2  # student, int8 student
     assert (box.work / "results/private/exported/model.json").is_file()
-    assert httpd.state.seen and all(auth == f"Bearer {token}" for _, auth, _ in httpd.state.seen)
+    assert httpd.requests and all(r.authorization == f"Bearer {token}" for r in httpd.requests)
     files = [p for p in box.work.rglob("*") if p.is_file()]
     assert len(files) > 50
     assert [str(p) for p in files if token.encode() in p.read_bytes()] == [] and token not in out
@@ -552,7 +479,7 @@ def test_bearer_token_never_reaches_a_whole_runs_outputs(box, tiny_run, monkeypa
 
 
 # ---------------------------------------------------------------------------------------
-# Hostile archives (scripts/archives.py, used by the dataset importers)
+# Hostile archives (scripts/mtdistill/data/archives.py, used by the dataset importers)
 
 
 def tar_with(path: Path, name: str, data: bytes = b"evil\n", kind=tarfile.REGTYPE, link: str = "") -> Path:

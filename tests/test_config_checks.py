@@ -1,4 +1,4 @@
-"""Config checks that the schema cannot express (scripts/config_checks.py, scripts/marian.py).
+"""Config checks that the schema cannot express (scripts/mtdistill/config/checks.py, scripts/mtdistill/common/marian.py).
 
 Unit tests call the checks directly (fast, no Snakemake); the dry runs at the end check that
 rules/common.smk calls them before any job runs.
@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mtdistill.config import checks as cc
-from mtdistill.data import importers
+from mtdistill.data import names
 from mtdistill.common import marian
 from conftest import REPO, TINY, dry_run, planned_jobs, snakemake, write_config
 from mtdistill.config.checks import ConfigError
@@ -214,7 +214,7 @@ def test_language_code_that_is_a_file_name_is_refused(key):
 
 
 def test_iso_639_3_table_agrees_with_the_flores_table():
-    for two, flores in importers.FLORES_CODES.items():
+    for two, flores in names.FLORES_CODES.items():
         if len(two) == 2 and two != "no":  # FLORES has no `nor`: `no` stands for Bokmål
             assert cc.language_identity(flores.split("_")[0]) == (two, ""), two
 
@@ -272,7 +272,7 @@ def test_a_test_set_among_training_or_validation_data_is_refused(learned):
     datasets[learned] = [*datasets[learned], "opus_Tatoeba/v1"]
     datasets["test"] = ["opus_Tatoeba/v1"]
     with pytest.raises(ConfigError, match=rf"config datasets.test lists 'opus_Tatoeba/v1', which datasets.{learned} lists too"):
-        cc.check_dataset_overlap(datasets, importers.dataset_stem)
+        cc.check_dataset_overlap(datasets, names.dataset_stem)
     cc.check_dataset_overlap({"train": ["toy_dev"], "devtest": ["toy_dev"], "test": ["toy_test"]})
 
 

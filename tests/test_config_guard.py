@@ -1,4 +1,4 @@
-"""Config files and values refused before any job (scripts/config_guard.py, the schema).
+"""Config files and values refused before any job (scripts/mtdistill/config/guard.py, the schema).
 
 Unit tests call config_guard and jsonschema directly (no Snakemake, fast); a few dry runs
 (`snakemake -n`) prove the wiring in rules/common.smk: exit != 0, a message naming the key

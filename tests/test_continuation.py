@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import csv
 import functools
-import http.server
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
+from _http import serve
 from mtdistill.common import textio
 from conftest import RESULTS, TINY, dry_run, planned_jobs, snakemake, write_config
 
@@ -83,7 +82,7 @@ def test_recipe_student_from_distillation(workdir, tmp_path):
     cfg = overlay(tmp_path, RECIPE_STUDENT_ONLY, **NO_DATA)
     jobs = dry_run(workdir, "student", configfiles=[TINY, cfg])
     assert {"download_distillation", "download_vocab", "train_student", "merge_devset"} <= set(jobs)
-    for dropped in ("train_teacher", "train_backward", "translate_corpus", "split_corpus", "score",
+    for dropped in ("train_teacher", "train_backward", "translate", "split_corpus", "score",
                     "alignments", "train_vocab", "merge_corpus", "download_model"):
         assert dropped not in jobs, dropped
     # Evaluation covers only the models this run has.
@@ -174,17 +173,8 @@ def served(tiny_run, tmp_path_factory):
     """The tiny run's results over HTTP on 127.0.0.1, plus a folder for broken artifacts."""
     root = tmp_path_factory.mktemp("served")
     shutil.copytree(tiny_run["workdir"] / RESULTS, root / "run", symlinks=False)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"root": root, "url": f"http://127.0.0.1:{server.server_address[1]}", "run": tiny_run}
-    server.shutdown()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+    with serve(root) as server:  # the tests' local HTTP server (tests/_http.py)
+        yield {"root": root, "url": server.url, "run": tiny_run}
 
 
 def http_recipes(url):

@@ -8,7 +8,6 @@ dataset, URL or file, and that nothing half-written is left.
 from __future__ import annotations
 
 import bz2
-import functools
 import gzip
 import io
 import json
@@ -18,22 +17,22 @@ import random
 import struct
 import subprocess
 import sys
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import zstandard
 
+from _http import dead_url
 from mtdistill.data import download
 from mtdistill.data import importers
 from mtdistill.report import training as report_training
 from conftest import SCRIPTS, TINY, snakemake, write_config
 from mtdistill.data.importers import ImporterError, dataset_stem, import_dataset
 
-IMPORTER = [sys.executable, "-m", "mtdistill.data.importers"]
+# The limits the rules always pass (config `downloads`, here its schema defaults).
+IMPORTER = [sys.executable, "-m", "mtdistill.data.importers", "--max-bytes", "50000000000",
+            "--retries", "4", "--timeout", "60"]
 DOWNLOAD = [sys.executable, "-m", "mtdistill.data.download"]
 
 
@@ -120,7 +119,7 @@ def test_cut_download_through_the_cli_exits_non_zero(tmp_path):
                              str(tmp_path / "out" / "c.en.zst"), "--cache-dir", str(tmp_path / "cache")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert f"ERROR dataset {name}: file://{src}/c.en.zst is corrupt or truncated" in result.stderr
+    assert f"error: dataset {name}: file://{src}/c.en.zst is corrupt or truncated" in result.stderr
     assert "Traceback" not in result.stderr and leftovers(tmp_path) == []
 
 
@@ -188,50 +187,17 @@ def test_archive_member_with_one_endless_line_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
-# A local HTTP server with chosen misbehaviour
-
-
-class Handler(SimpleHTTPRequestHandler):
-    def do_GET(self):
-        route = self.server.routes.get(urlsplit(self.path).path)
-        if route:
-            route(self)
-        else:
-            super().do_GET()
-
-    do_HEAD = do_GET
-
-    def log_message(self, *args):
-        pass
+# The local HTTP server: conftest's http_server (tests/_http.py), misbehaving per test
 
 
 @pytest.fixture
-def www(tmp_path, no_proxy, monkeypatch):
-    monkeypatch.delenv("DOWNLOAD_BEARER_TOKEN", raising=False)
-    root = tmp_path / "www"
-    root.mkdir()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    httpd.routes, httpd.root = {}, root
-    httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True).start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-
-
-def answer(status: int, headers: dict, body: bytes = b""):
-    def send(req):
-        req.send_response(status)
-        for key, value in headers.items():
-            req.send_header(key, value)
-        req.end_headers()
-        req.wfile.write(body)
-        req.close_connection = True
-    return send
+def www(http_server):
+    return http_server
 
 
 def download_cli(*args: str, log: Path | None = None):
-    cmd = [*DOWNLOAD, *args, "--retries", "1"] + (["--log", str(log)] if log else [])
+    cmd = [*DOWNLOAD, args[0], "--max-bytes", "50000000000", "--timeout", "60", *args[1:], "--retries", "1"] + (
+        ["--log", str(log)] if log else [])
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     return result, result.stdout + result.stderr
 
@@ -243,12 +209,9 @@ def download_cli(*args: str, log: Path | None = None):
 def test_signed_redirect_that_fails_never_shows_its_query(www, tmp_path):
     """The redirect's target refuses connections: requests' error names the URL it asked
     for, signature included; every retry warning and the final error are scrubbed."""
-    closed = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port = closed.server_address[1]
-    closed.server_close()  # nothing listens there any more
-    www.routes["/v.spm"] = answer(302, {"Location": f"http://127.0.0.1:{port}/store/v.spm?"
-                                        "X-Amz-Signature=SIGSECRET&X-Amz-Credential=CREDSECRET",
-                                        "Content-Length": "0"})
+    closed = dead_url()  # nothing listens there
+    www.route("/v.spm", redirect=f"{closed}/store/v.spm?"
+                                 "X-Amz-Signature=SIGSECRET&X-Amz-Credential=CREDSECRET")
     log = tmp_path / "logs" / "d.log"
     result, out = download_cli("file", "--url", f"{www.url}/v.spm", "--out", str(tmp_path / "v.spm"),
                                log=log)
@@ -325,15 +288,15 @@ def test_links_fifos_and_folders_are_refused_without_reading_them(tmp_path, monk
     ("12, 13", ": Content-Length contained multiple unmatching values"),  # urllib3's own check
 ])
 def test_invalid_content_length_is_named(www, tmp_path, length, message):
-    www.routes["/c.zst"] = answer(200, {"Content-Length": length}, b"hello\n")
+    www.route("/c.zst", body=b"hello\n", headers={"Content-Length": length})
     result, out = download_cli("file", "--url", f"{www.url}/c.zst", "--out", str(tmp_path / "c.zst"))
     assert result.returncode == 1 and "Traceback" not in out
-    assert f"ERROR {www.url}/c.zst{' ' if message[0] != ':' else ''}{message}" in out
+    assert f"error: {www.url}/c.zst{' ' if message[0] != ':' else ''}{message}" in out
     assert not (tmp_path / "c.zst").exists()
 
 
 def test_invalid_url_in_a_redirect_is_named(www, tmp_path):
-    www.routes["/v.spm"] = answer(302, {"Location": "http://[bad/v.spm?sig=SECRET", "Content-Length": "0"})
+    www.route("/v.spm", redirect="http://[bad/v.spm?sig=SECRET")
     result, out = download_cli("file", "--url", f"{www.url}/v.spm", "--out", str(tmp_path / "v.spm"))
     assert result.returncode == 1 and "Traceback" not in out
     assert f"{www.url}/v.spm redirected to an invalid URL (Invalid IPv6 URL)" in out and "SECRET" not in out

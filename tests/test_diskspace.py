@@ -1,19 +1,22 @@
-"""scripts/diskspace.py: the low-disk warning before merges, splits and trainings.
+"""mtdistill.common.diskspace: the low-disk warning at the start of merges, splits and
+trainings, on stderr (the job's log) and on Snakemake's console (the descriptor the rule
+opens as 3).
 
-A nearly full filesystem is faked with the `free` parameter (`--free-bytes` on the command
-line), never by filling the disk.
+A nearly full filesystem is faked with the `free` parameter, or by replacing free_bytes in
+the job scripts' tests, never by filling the disk.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import os
 
 import pytest
 
 from mtdistill.common import diskspace
 from mtdistill.common import textio
-from conftest import SCRIPTS
+from mtdistill.data import merge
+from mtdistill.distill import chunks
+from mtdistill.train import train
 
 
 @pytest.fixture
@@ -38,39 +41,104 @@ def test_estimates_follow_the_inputs(corpus, tmp_path):
         diskspace.estimate("dance", paths)
 
 
-def test_nearly_full_filesystem_warns_on_stderr_and_in_the_log(corpus, tmp_path, capsys):
+@pytest.fixture
+def console():
+    """A pipe standing for Snakemake's console: (write descriptor, read() -> its text)."""
+    read_fd, write_fd = os.pipe()
+
+    def read() -> str:
+        try:
+            os.close(write_fd)
+        except OSError:
+            pass  # closed by the code under test
+        with os.fdopen(read_fd, encoding="utf-8") as handle:
+            return handle.read()
+
+    return write_fd, read
+
+
+def test_nearly_full_filesystem_warns_on_stderr_and_the_console(corpus, tmp_path, capsys, console):
     paths, text = corpus
-    log = tmp_path / "logs" / "merge.log"
     target = tmp_path / "results" / "not-yet" / "parallel.xx.zst"
-    assert not diskspace.check("merge", paths, str(target), free=text // 2, log=str(log))
+    fd, read = console
+    assert not diskspace.check("merge", paths, str(target), free=text // 2, console_fd=fd)
     err = capsys.readouterr().err
     assert "WARNING: low disk space for merge" in err and str(target) in err
     assert "needed" in err and "free" in err and "bigger filesystem" in err
-    assert log.read_text(encoding="utf-8") == err
-    assert not target.parent.exists()  # a check writes nothing but the log
+    assert read() == err
+    assert not target.parent.exists()  # a check writes nothing
 
 
-def test_enough_space_says_nothing(corpus, tmp_path, capsys):
+def test_enough_space_says_nothing(corpus, tmp_path, capsys, console):
     paths, text = corpus
-    log = tmp_path / "x.log"
-    assert diskspace.check("split", paths, str(tmp_path / "chunks"), free=text, log=str(log))
-    assert capsys.readouterr().err == "" and not log.exists()
+    fd, read = console
+    assert diskspace.check("split", paths, str(tmp_path / "chunks"), free=text, console_fd=fd)
+    assert capsys.readouterr().err == "" and read() == ""
     # The real filesystem of the test's temp dir has room for a few kB.
     assert diskspace.check("split", paths, str(tmp_path / "a" / "b" / "chunks"))
+
+
+def test_a_closed_console_loses_nothing_but_the_console(corpus, tmp_path, capsys):
+    paths, _ = corpus
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    os.close(write_fd)
+    assert not diskspace.check("train", paths, str(tmp_path / "m"), free=10, console_fd=write_fd)
+    assert "10 B free" in capsys.readouterr().err
 
 
 def test_free_bytes_of_a_path_that_does_not_exist_yet(tmp_path):
     assert diskspace.free_bytes(str(tmp_path / "no" / "such" / "dir")) > 0
 
 
-def test_cli_warns_but_never_fails(corpus, tmp_path):
+@pytest.fixture
+def nearly_full(monkeypatch):
+    """Every filesystem has 10 bytes free."""
+    monkeypatch.setattr(diskspace, "free_bytes", lambda path: 10)
+
+
+def test_merge_warns_first_then_merges(corpus, tmp_path, capsys, console, nearly_full):
+    """The rule's `--console-fd 3 3>&2 >>{log} 2>&1`: the warning on the log (stderr) and on
+    the console; a warning, never a failure."""
     paths, _ = corpus
-    log = tmp_path / "train.log"
-    result = subprocess.run(
-        [sys.executable, "-m", "mtdistill.common.diskspace", "train", "--inputs", *paths,
-         "--target", str(tmp_path / "models" / "teacher0"), "--log", str(log), "--free-bytes", "10"],
-        capture_output=True, text=True,
-    )
-    assert result.returncode == 0
-    assert "WARNING: low disk space for train" in result.stderr and "10 B free" in result.stderr
-    assert "WARNING" in log.read_text(encoding="utf-8")
+    fd, read = console
+    out = tmp_path / "merged.xx.zst"
+    merge.main(["--src-in", paths[0], "--src-out", str(out), "--console-fd", str(fd)])
+    err = capsys.readouterr().err
+    assert "WARNING: low disk space for merge" in err and "10 B free" in err
+    assert "WARNING: low disk space for merge" in read()
+    assert textio.count_lines(out) == 2000
+    with pytest.raises(OSError):  # the console is closed once the check is done
+        os.fstat(fd)
+
+
+def test_split_warns_first_then_splits(corpus, tmp_path, capsys, console, nearly_full):
+    paths, _ = corpus
+    fd, read = console
+    out = tmp_path / "chunks"
+    chunks.main(["split", "--inputs", paths[0], "--suffixes", "in", "--out-dir", str(out),
+                 "--lines", "1000", "--console-fd", str(fd)])
+    assert "WARNING: low disk space for split" in capsys.readouterr().err
+    assert f"split -> {out}" in read()
+    assert sorted(p.name for p in out.iterdir()) == ["00000.in", "00001.in"]
+
+
+def test_training_warns_before_it_writes_anything(corpus, tmp_path, monkeypatch):
+    """train.py checks first: nothing of the model folder exists yet."""
+    paths, _ = corpus
+    seen = []
+
+    def check(step, inputs, target, console_fd):
+        seen.append((step, inputs, target, console_fd, os.path.exists(target)))
+        raise SystemExit(0)
+
+    monkeypatch.setattr(diskspace, "job_check", check)
+    model_dir = tmp_path / "models" / "teacher0"
+    pretrained = tmp_path / "start"
+    with pytest.raises(SystemExit):
+        train.main(["--model-dir", str(model_dir), "--train-src", paths[0], "--train-trg", paths[1],
+                    "--src-vocab", "v.spm", "--trg-vocab", "v.spm", "--mode", "init",
+                    "--pretrained", str(pretrained), "--console-fd", "7"])
+    step, inputs, target, fd, existed = seen[0]
+    assert (step, target, fd, existed) == ("train", str(model_dir), 7, False)
+    assert paths[0] in inputs and paths[1] in inputs and str(pretrained / "final.npz") in inputs

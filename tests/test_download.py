@@ -1,19 +1,13 @@
-"""Tests for scripts/download.py against a real local HTTP server (no mocked requests)."""
+"""Tests for scripts/mtdistill/data/download.py against a real local HTTP server (no mocked requests)."""
 
 from __future__ import annotations
 
-import collections
-import functools
 import hashlib
 import json
 import logging
 import subprocess
 import sys
-import threading
-from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import zstandard
@@ -24,103 +18,22 @@ from mtdistill.data import download
 from mtdistill.data.download import DownloadError
 
 NET = dict(retries=3, backoff=0.01, timeout=5)
+# The limits the rules always pass to the CLI (config `downloads`, here its schema defaults).
+CLI_LIMITS = ["--max-bytes", "50000000000", "--retries", "4", "--timeout", "60"]
 TC = "api/queue/v1/task/abc/artifacts/public/build"
 
 
-# ---------------------------------------------------------------------------------------
-# A local server that serves a directory and can misbehave on chosen paths.
-
-
-@dataclass
-class Faults:
-    fail: dict = field(default_factory=dict)  # path -> how many requests answer 500 first
-    status: dict = field(default_factory=dict)  # path -> HTTP status always answered
-    redirect: dict = field(default_factory=dict)  # path -> Location
-    truncate: dict = field(default_factory=dict)  # path -> how many GETs send half the body
-    no_head: bool = False  # answer HEAD with 405
-    hits: collections.Counter = field(default_factory=collections.Counter)  # (method, path)
-    auth: list = field(default_factory=list)  # (path, Authorization header or None)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-class Handler(SimpleHTTPRequestHandler):
-    def do_GET(self):
-        if not self._misbehave():
-            super().do_GET()
-
-    def do_HEAD(self):
-        if not self._misbehave():
-            super().do_HEAD()
-
-    def _misbehave(self) -> bool:
-        faults: Faults = self.server.faults
-        path = urlsplit(self.path).path
-        with faults.lock:
-            faults.hits[(self.command, path)] += 1
-            faults.auth.append((path, self.headers.get("Authorization")))
-            if faults.fail.get(path, 0) > 0:
-                faults.fail[path] -= 1
-                self.send_error(500)
-                return True
-            if path in faults.status:
-                self.send_error(faults.status[path])
-                return True
-            if path in faults.redirect:
-                self.send_response(302)
-                self.send_header("Location", faults.redirect[path])
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return True
-            if self.command == "HEAD" and faults.no_head:
-                self.send_error(405)
-                return True
-            if self.command == "GET" and faults.truncate.get(path, 0) > 0:
-                faults.truncate[path] -= 1
-                body = Path(self.translate_path(self.path)).read_bytes()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2])
-                self.close_connection = True
-                return True
-        return False
-
-    def log_message(self, *args):
-        pass
-
-
-@dataclass
-class Server:
-    root: Path
-    url: str
-    faults: Faults
-
-    def put(self, rel: str, data: bytes | str = b"x") -> Path:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data.encode() if isinstance(data, str) else data)
-        return path
-
-    def hits(self, rel: str, method: str = "GET") -> int:
-        return self.faults.hits[(method, "/" + rel)]
+# The local server: conftest's http_server (tests/_http.py), its faults set per test.
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, no_proxy):
+def clean_env(monkeypatch):
     monkeypatch.delenv(download.TOKEN_ENV, raising=False)
 
 
 @pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "www"
-    root.mkdir()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    httpd.faults = Faults()
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield Server(root, f"http://127.0.0.1:{httpd.server_address[1]}", httpd.faults)
-    httpd.shutdown()
-    httpd.server_close()
+def server(http_server):
+    return http_server
 
 
 def sha(data: bytes) -> str:
@@ -201,7 +114,7 @@ def test_local_path_and_file_url(tmp_path):
 
 def test_retry_then_success(server, tmp_path, caplog):
     server.put("flaky", b"ok")
-    server.faults.fail["/flaky"] = 2
+    server.route("/flaky", fail=2)
     with caplog.at_level(logging.WARNING, "download"):
         download.fetch(f"{server.url}/flaky", tmp_path / "flaky", **NET)
     assert (tmp_path / "flaky").read_bytes() == b"ok"
@@ -210,7 +123,7 @@ def test_retry_then_success(server, tmp_path, caplog):
 
 
 def test_429_is_retried(server, tmp_path):
-    server.faults.status["/busy"] = 429
+    server.route("/busy", status=429)
     with pytest.raises(DownloadError, match="gave up after 3 attempts"):
         download.fetch(f"{server.url}/busy", tmp_path / "busy", retries=2, backoff=0.01)
     assert server.hits("busy") == 3
@@ -218,7 +131,7 @@ def test_429_is_retried(server, tmp_path):
 
 def test_retry_gives_up(server, tmp_path):
     server.put("down", b"x")
-    server.faults.fail["/down"] = 100
+    server.route("/down", fail=100)
     with pytest.raises(DownloadError, match=r"HTTP 500 \(gave up after 3 attempts\)"):
         download.fetch(f"{server.url}/down", tmp_path / "down", retries=2, backoff=0.01)
     assert not (tmp_path / "down").exists() and leftovers(tmp_path) == []
@@ -234,7 +147,7 @@ def test_404_fails_at_once(server, tmp_path):
 
 
 def test_403_mentions_token(server, tmp_path):
-    server.faults.status["/private"] = 403
+    server.route("/private", status=403)
     with pytest.raises(DownloadError, match=f"HTTP 403.*{download.TOKEN_ENV}"):
         download.fetch(f"{server.url}/private", tmp_path / "p", **NET)
     assert server.hits("private") == 1
@@ -242,11 +155,11 @@ def test_403_mentions_token(server, tmp_path):
 
 def test_redirects(server, tmp_path):
     server.put("real", b"moved")
-    server.faults.redirect["/old"] = "/real"
+    server.route("/old", redirect="/real")
     download.fetch(f"{server.url}/old", tmp_path / "r", **NET)
     assert (tmp_path / "r").read_bytes() == b"moved"
 
-    server.faults.redirect["/evil"] = "ftp://example.com/x"
+    server.route("/evil", redirect="ftp://example.com/x")
     with pytest.raises(DownloadError, match="redirected to ftp://example.com/x"):
         download.fetch(f"{server.url}/evil", tmp_path / "e", **NET)
     assert not (tmp_path / "e").exists()
@@ -266,12 +179,12 @@ def test_max_bytes(server, tmp_path):
 
 def test_truncated_body(server, tmp_path):
     server.put("cut", b"0123456789" * 1000)
-    server.faults.truncate["/cut"] = 1
+    server.route("/cut", truncate=1)
     download.fetch(f"{server.url}/cut", tmp_path / "cut", **NET)
     assert (tmp_path / "cut").read_bytes() == b"0123456789" * 1000
     assert server.hits("cut") == 2
 
-    server.faults.truncate["/cut"] = 100
+    server.route("/cut", truncate=100)
     with pytest.raises(DownloadError, match="gave up"):
         download.fetch(f"{server.url}/cut", tmp_path / "cut2", **NET)
     assert not (tmp_path / "cut2").exists() and leftovers(tmp_path) == []
@@ -293,12 +206,13 @@ def test_bearer_token_sent_to_origin_only_and_never_logged(server, tmp_path, mon
     monkeypatch.setenv(download.TOKEN_ENV, "s3cr3t-token")
     server.put("real", b"data")
     port = server.url.rsplit(":", 1)[1]
-    server.faults.redirect["/hop"] = f"http://localhost:{port}/real"  # another origin
+    server.route("/hop", redirect=f"http://localhost:{port}/real")  # another origin
     with caplog.at_level(logging.DEBUG):
         download.fetch(f"{server.url}/hop", tmp_path / "t", **NET)
         assert download.exists(f"{server.url}/real", **NET)
-    assert ("/hop", "Bearer s3cr3t-token") in server.faults.auth
-    assert ("/real", None) in server.faults.auth  # after the cross-origin redirect
+    sent = [(r.path, r.authorization) for r in server.requests]
+    assert ("/hop", "Bearer s3cr3t-token") in sent
+    assert ("/real", None) in sent  # after the cross-origin redirect
     assert "s3cr3t" not in caplog.text
 
 
@@ -310,10 +224,10 @@ def test_exists(server, tmp_path):
     server.put("here", b"1")
     assert download.exists(f"{server.url}/here", **NET)
     assert not download.exists(f"{server.url}/missing", **NET)
-    server.faults.status["/forbidden"] = 403
+    server.route("/forbidden", status=403)
     with pytest.raises(DownloadError, match="HTTP 403"):
         download.exists(f"{server.url}/forbidden", **NET)
-    server.faults.no_head = True
+    server.no_head = True
     assert download.exists(f"{server.url}/here", **NET)
     assert not download.exists(f"{server.url}/missing", **NET)
     assert server.hits("here", "GET") == 1
@@ -347,7 +261,7 @@ def test_cli_file_zst_corrupt(server, tmp_path):
     out = tmp_path / "c.zst"
     proc = subprocess.run(
         [sys.executable, "-m", "mtdistill.data.download", "file", "--url", f"{server.url}/c.zst",
-         "--out", str(out), "--zst", "--retries", "0"],
+         "--out", str(out), "--zst", *CLI_LIMITS, "--retries", "0"],
         capture_output=True, text=True, timeout=30,
     )
     assert proc.returncode == 1
@@ -360,7 +274,7 @@ def test_cli_file_zst_corrupt(server, tmp_path):
 # fetch_model
 
 
-def put_model(server: Server, base: str, names: list[str]) -> None:
+def put_model(server, base: str, names: list[str]) -> None:
     for name in names:
         server.put(f"{base}/{name}", name)  # content = its own name, to tell files apart
 
@@ -380,7 +294,7 @@ def test_model_probe_order_and_manifest(server, tmp_path):
     assert manifest["files"]["final.npz"] == f"{server.url}/m/model.npz.best-chrf.npz"
     assert manifest["sha256"]["vocab.spm"] == sha(b"vocab.spm")
     assert json.loads((out / "download.json").read_text()) == manifest
-    assert not any("//" in path for path, _ in server.faults.auth)
+    assert not any("//" in r.path for r in server.requests)
 
     # final.model.* outranks model.*; only the metrics asked for are probed.
     put_model(server, "m", ["final.model.npz.best-ce-mean-words.npz",
@@ -489,34 +403,21 @@ def test_taskcluster_nested_url(server, tmp_path):
 
 def test_model_failure_keeps_finished_files(server, tmp_path):
     put_model(server, "m", ["final.npz", "final.npz.decoder.yml", "vocab.spm"])
-    server.faults.truncate["/m/final.npz.decoder.yml"] = 100
+    server.route("/m/final.npz.decoder.yml", truncate=100)
     out = tmp_path / "out"
     with pytest.raises(DownloadError):
         download.fetch_model(f"{server.url}/m", out, "use", **NET)
     assert (out / "final.npz").read_text() == "final.npz"
     assert not (out / "final.npz.decoder.yml").exists() and not (out / "download.json").exists()
     assert leftovers(out) == []
-    server.faults.truncate.clear()
+    server.routes.clear()
     download.fetch_model(f"{server.url}/m", out, "use", **NET)
     assert server.hits("m/final.npz") == 1  # not downloaded again
     assert (out / "download.json").exists()
 
 
 # ---------------------------------------------------------------------------------------
-# fetch_vocab, fetch_corpus
-
-
-def test_vocab_joint_and_split(server, tmp_path):
-    server.put("v/vocab.spm", "joint")
-    server.put("v/src.spm", "s")
-    server.put("v/trg.spm", "t")
-    joint = download.fetch_vocab(f"{server.url}/v/vocab.spm", f"{server.url}/v/vocab.spm",
-                                 tmp_path / "j", "en", "de", **NET)
-    assert joint == [str(tmp_path / "j" / "vocab.spm")] and Path(joint[0]).read_text() == "joint"
-    split = download.fetch_vocab(f"{server.url}/v/src.spm", f"{server.url}/v/trg.spm",
-                                 tmp_path / "s", "en", "de", **NET)
-    assert [Path(p).name for p in split] == ["vocab.en.spm", "vocab.de.spm"]
-    assert [Path(p).read_text() for p in split] == ["s", "t"]
+# fetch_corpus
 
 
 def test_corpus_ok_with_tok_and_alignments(server, tmp_path):
@@ -582,26 +483,28 @@ def test_cli_model_and_log_file(server, tmp_path, root_logging):
     log_file = tmp_path / "logs" / "dl.log"
     out = tmp_path / "out"
     rc = download.main(["model", "--url", f"{server.url}/m", "--out-dir", str(out),
-                        "--mode", "use", "--src", "en", "--trg", "de", "--log", str(log_file)])
+                        "--mode", "use", "--src", "en", "--trg", "de", "--log", str(log_file),
+                        *CLI_LIMITS])
     assert rc == 0
     assert f"downloading {server.url}/m/final.npz -> {out / 'final.npz'}" in log_file.read_text()
     assert sorted(p.name for p in out.iterdir()) == ["download.json", "final.npz",
                                                      "final.npz.decoder.yml", "vocab.de.spm",
                                                      "vocab.en.spm"]
-    rc = download.main(["model", "--url", f"{server.url}/none", "--out-dir", str(tmp_path / "x"),
-                        "--mode", "use", "--retries", "0"])
-    assert rc == 1
+    with pytest.raises(DownloadError, match="no model found under"):  # run_main: error: ..., 1
+        download.main(["model", "--url", f"{server.url}/none", "--out-dir", str(tmp_path / "x"),
+                       "--mode", "use", *CLI_LIMITS, "--retries", "0"])
 
 
 def test_cli_corpus_alignment_mismatch(server, tmp_path, root_logging):
     for name, n in [("en.zst", 3), ("de.zst", 3), ("aln.zst", 2)]:
         server.put(name, zst("z\n" * n))
     out = tmp_path / "out"
-    rc = download.main(["corpus", "--src-url", f"{server.url}/en.zst",
-                        "--trg-url", f"{server.url}/de.zst", "--out-src", str(out / "en.zst"),
-                        "--out-trg", str(out / "de.zst"), "--aln-url", f"{server.url}/aln.zst",
-                        "--out-aln", str(out / "aln.zst"), "--retries", "0"])
-    assert rc == 1 and list(out.iterdir()) == []
+    with pytest.raises(DownloadError, match="line counts differ"):
+        download.main(["corpus", "--src-url", f"{server.url}/en.zst",
+                       "--trg-url", f"{server.url}/de.zst", "--out-src", str(out / "en.zst"),
+                       "--out-trg", str(out / "de.zst"), "--aln-url", f"{server.url}/aln.zst",
+                       "--out-aln", str(out / "aln.zst"), *CLI_LIMITS, "--retries", "0"])
+    assert list(out.iterdir()) == []
     with pytest.raises(DownloadError, match="without an output path"):
         download.fetch_corpus(f"{server.url}/en.zst", f"{server.url}/de.zst", out / "en.zst",
                               out / "de.zst", alignments=f"{server.url}/aln.zst")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import pytest
 
 from conftest import REPO, TINY, dry_run, planned_jobs, snakemake, write_config
@@ -14,6 +18,7 @@ TRAINING = {"train_vocab", "train_backward", "train_teacher", "train_student", "
     "target,present,absent",
     [
         ("vocab", DATA_RULES | {"train_vocab"}, {"train_backward", "train_teacher", "merge_mono"}),
+        ("backward", {"train_vocab", "merge_devset", "train_backward"}, {"train_teacher", "split_corpus"}),
         ("backwards", {"train_vocab", "merge_devset", "train_backward"}, {"train_teacher", "split_corpus"}),
         (
             "teacher",
@@ -123,6 +128,58 @@ def test_every_example_config_plans(workdir, example):
         assert jobs["download_vocab"] == 1 and "train_vocab" not in jobs
 
 
+def test_export_records_the_merged_config(workdir, tmp_path):
+    """model.json gets the sha256 of the config that ran: every file merged, schema defaults
+    set (tests/test_plan.py builds configs the same way, and so finds the same digest)."""
+    from mtdistill.plan import make_plan
+    from test_plan import config_of
+
+    cfg = write_config(tmp_path / "c.yml", "downloads: {retries: 1}\n")
+    result = snakemake(workdir, "-n", "-p", "export_student", configfiles=[TINY, cfg])
+    shown = re.search(r"--config-sha256 ([0-9a-f]{64}) ", result.stdout + result.stderr)
+    assert shown, result.stdout[-3000:]
+    assert shown.group(1) == make_plan(config_of(TINY, cfg)).config_sha256
+    assert shown.group(1) != make_plan(config_of(TINY)).config_sha256
+
+
 def test_local_profile_as_documented(workdir):
     result = snakemake(workdir, "-n", "--profile", str(REPO / "profiles" / "local"))
     assert "train_teacher" in planned_jobs(result.stdout + result.stderr)
+
+
+# Snakemake's main with every import of the job scripts' dependencies refused while code of
+# the workflow (Snakefile, rules/, scripts/) is on the stack. Snakemake itself may import
+# them (its SLURM plugin imports pandas), so sys.modules cannot simply block them.
+NO_JOB_MODULES = """
+import builtins, sys
+own = tuple(sys.argv.pop(1) + p for p in ("/Snakefile", "/rules/", "/scripts/"))
+blocked = {"zstandard", "requests", "numpy", "sentencepiece", "sacrebleu", "pandas", "matplotlib"}
+real_import = builtins.__import__
+
+def guarded(name, globals=None, locals=None, fromlist=(), level=0):
+    if not level and name.partition(".")[0] in blocked:
+        frame = sys._getframe(1)
+        while frame:
+            if frame.f_code.co_filename.startswith(own):
+                raise ImportError(f"{name} imported while the DAG is built: {frame.f_code.co_filename}")
+            frame = frame.f_back
+    return real_import(name, globals, locals, fromlist, level)
+
+builtins.__import__ = guarded
+from snakemake.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("example", [None, "distill-student", "student-from-distillation"])
+def test_dag_is_built_without_the_job_scripts_dependencies(workdir, example):
+    """Planning (rules/common.smk, mtdistill.plan) imports no job script, so none of
+    zstandard, requests, numpy, sentencepiece, sacrebleu, pandas, matplotlib."""
+    configfiles = ["--configfile", str(REPO / "config/examples" / f"{example}.yml")] if example else []
+    cmd = [sys.executable, "-c", NO_JOB_MODULES, str(REPO), "-s", str(REPO / "Snakefile"),
+           "-d", str(workdir), "-n", *configfiles]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    jobs = planned_jobs(output)
+    assert jobs["train_student"] == 1 and jobs["export_student"] == 1, jobs

@@ -65,7 +65,7 @@ def test_outputs_and_layout(tiny_run):
     assert stats["kept"] == n_distill and 0 < stats["dropped"] < stats["input"] * 0.1
     # Several translation chunks ran as separate jobs (one log each); their outputs are
     # temp() and gone once collected.
-    assert len(list((tiny_run["workdir"] / "logs/tiny/translate_corpus").glob("*.log"))) >= 4
+    assert len(list((tiny_run["workdir"] / "logs/tiny/translate/corpus").glob("*.log"))) >= 4
     assert not list((root / "translated/corpus/out").glob("*.zst"))
 
 

@@ -10,20 +10,19 @@ kill lands inside them.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from _http import serve
 from mtdistill.common import textio
 from mtdistill.data import toy_corpus
 from conftest import REPO, SCRIPTS, snakemake
@@ -76,59 +75,6 @@ def repeated_corpus(directory: Path, repeats: int) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-class ThrottledServer:
-    """Serves files from a folder on 127.0.0.1, the body in small slices with pauses, so a
-    download takes seconds; `sent_part` is set once some (not all) of a body went out."""
-
-    def __init__(self, root: Path, slice_bytes: int = 8192, pause: float = 0.1):
-        self.sent_part = threading.Event()
-        self.partial: set[str] = set()  # paths of which some, not all, has been sent
-        self.gets: list[str] = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_HEAD(self):
-                self.respond(body=False)
-
-            def do_GET(self):
-                server.gets.append(self.path)
-                self.respond(body=True)
-
-            def respond(self, body: bool):
-                path = root / self.path.lstrip("/")
-                if not path.is_file():
-                    self.send_error(404)
-                    return
-                data = path.read_bytes()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if not body:
-                    return
-                try:
-                    for start in range(0, len(data), slice_bytes):
-                        self.wfile.write(data[start:start + slice_bytes])
-                        self.wfile.flush()
-                        if start + slice_bytes < len(data):
-                            server.partial.add(self.path)
-                            server.sent_part.set()
-                        time.sleep(pause)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client was killed
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 # --- scripts killed mid-way ------------------------------------------------------------
 
 
@@ -136,6 +82,10 @@ class ThrottledServer:
 def big(tmp_path_factory):
     """150k lines a side (3000 distinct pairs): seconds to clean and merge."""
     return repeated_corpus(tmp_path_factory.mktemp("big"), 50)
+
+
+# The limits the download rules always pass (config `downloads`, here its schema defaults).
+DOWNLOAD_LIMITS = ["--max-bytes", "50000000000", "--retries", "4", "--timeout", "60"]
 
 
 def script(module: str, *args) -> list[str]:
@@ -208,84 +158,76 @@ def test_split_killed_midway_leaves_no_partial_chunk_dir(big, tmp_path):
     assert os.listdir(tmp_path / "out") == ["chunks"]
 
 
-def test_download_killed_midway_restarts_cleanly(tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
+def test_download_killed_midway_restarts_cleanly(tmp_path, http_server):
+    served = http_server.root
     payload = os.urandom(200_000)
     (served / "blob.bin").write_bytes(payload)
-    server = ThrottledServer(served)
-    try:
-        dest = tmp_path / "out" / "blob.bin"
-        cmd = script("mtdistill.data.download", "file", "--url", f"{server.url}/blob.bin", "--out", dest)
-        dest.parent.mkdir()
-        proc = start(cmd, tmp_path / "killed.log")
-        kill_when(proc, server.sent_part.is_set, "part of the body sent")
-        assert not dest.exists() and leftovers(dest.parent)
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-        assert dest.read_bytes() == payload
-        assert os.listdir(dest.parent) == ["blob.bin"] and len(server.gets) == 2
-    finally:
-        server.close()
+    server = http_server
+    server.throttle()
+    dest = tmp_path / "out" / "blob.bin"
+    cmd = script("mtdistill.data.download", "file", *DOWNLOAD_LIMITS, "--url", f"{server.url}/blob.bin", "--out", dest)
+    dest.parent.mkdir()
+    proc = start(cmd, tmp_path / "killed.log")
+    kill_when(proc, server.sent_part.is_set, "part of the body sent")
+    assert not dest.exists() and leftovers(dest.parent)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    assert dest.read_bytes() == payload
+    assert os.listdir(dest.parent) == ["blob.bin"] and server.hits() == 2
 
 
-def test_corpus_download_killed_midway_leaves_nothing(tmp_path):
+def test_corpus_download_killed_midway_leaves_nothing(tmp_path, http_server):
     """A parallel corpus is renamed into place only once both sides are in and agree."""
-    served = tmp_path / "served"
+    served = http_server.root
     lines = [f"line {i} {os.urandom(8).hex()}" for i in range(4000)]
     for lang in ("xx", "yy"):
         textio.write_lines(served / f"c.{lang}.zst", lines)
-    server = ThrottledServer(served, slice_bytes=4096, pause=0.05)
-    try:
-        out = tmp_path / "out"
-        out.mkdir()
-        cmd = script("mtdistill.data.download", "corpus", "--src-url", f"{server.url}/c.xx.zst",
-                     "--trg-url", f"{server.url}/c.yy.zst", "--out-src", out / "c.xx.zst",
-                     "--out-trg", out / "c.yy.zst")
-        proc = start(cmd, tmp_path / "killed.log")
-        kill_when(proc, server.sent_part.is_set, "part of the body sent")
-        assert not list(out.glob("c.*")) and leftovers(out)
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-        for lang in ("xx", "yy"):
-            assert (out / f"c.{lang}.zst").read_bytes() == (served / f"c.{lang}.zst").read_bytes()
-        assert sorted(os.listdir(out)) == ["c.xx.zst", "c.yy.zst"]
-    finally:
-        server.close()
+    server = http_server
+    server.throttle(slice_bytes=4096, pause=0.05)
+    out = tmp_path / "out"
+    out.mkdir()
+    cmd = script("mtdistill.data.download", "corpus", *DOWNLOAD_LIMITS, "--src-url", f"{server.url}/c.xx.zst",
+                 "--trg-url", f"{server.url}/c.yy.zst", "--out-src", out / "c.xx.zst",
+                 "--out-trg", out / "c.yy.zst")
+    proc = start(cmd, tmp_path / "killed.log")
+    kill_when(proc, server.sent_part.is_set, "part of the body sent")
+    assert not list(out.glob("c.*")) and leftovers(out)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    for lang in ("xx", "yy"):
+        assert (out / f"c.{lang}.zst").read_bytes() == (served / f"c.{lang}.zst").read_bytes()
+    assert sorted(os.listdir(out)) == ["c.xx.zst", "c.yy.zst"]
 
 
-def test_model_directory_download_killed_midway(tmp_path):
+def test_model_directory_download_killed_midway(tmp_path, http_server):
     """A model directory (mode continue: weights, decoder config, vocab, checkpoint) killed
     while its optimizer state arrives: the files already there are whole, the rerun (after
     Snakemake removed the job's declared outputs) completes it; no temporary remains."""
-    served = tmp_path / "served"
-    served.mkdir()
+    served = http_server.root
     files = {"model.npz.best-chrf.npz": os.urandom(30_000), "model.npz": os.urandom(30_000),
              "model.npz.optimizer.npz": os.urandom(90_000), "vocab.spm": os.urandom(20_000),
              "model.npz.best-chrf.npz.decoder.yml": b"models: [model.npz.best-chrf.npz]\n",
              "model.npz.progress.yml": b"batches: 10\n"}
     for name, data in files.items():
         (served / name).write_bytes(data)
-    server = ThrottledServer(served, slice_bytes=8192, pause=0.05)
-    try:
-        out = tmp_path / "out"
-        cmd = script("mtdistill.data.download", "model", "--url", server.url, "--out-dir", out, "--mode", "continue",
-                     "--metrics", "chrf")
-        proc = start(cmd, tmp_path / "killed.log")
-        kill_when(proc, lambda: "/model.npz.optimizer.npz" in server.partial, "part of the optimizer")
-        assert not (out / "model.npz.optimizer.npz").exists() and leftovers(out)
-        for name in os.listdir(out):  # whatever is there is whole
-            if not name.startswith(".tmp-"):
-                source = {"final.npz": "model.npz.best-chrf.npz",
-                          "final.npz.decoder.yml": "model.npz.best-chrf.npz.decoder.yml"}.get(name, name)
-                assert (out / name).read_bytes() == files[source], name
-        for declared in ("final.npz", "final.npz.decoder.yml"):  # as Snakemake does
-            (out / declared).unlink(missing_ok=True)
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-        assert (out / "final.npz").read_bytes() == files["model.npz.best-chrf.npz"]
-        for name in ("model.npz", "model.npz.optimizer.npz", "model.npz.progress.yml", "vocab.spm"):
-            assert (out / name).read_bytes() == files[name], name
-        assert leftovers(out) == [] and (out / "download.json").is_file()
-    finally:
-        server.close()
+    server = http_server
+    server.throttle(slice_bytes=8192, pause=0.05)
+    out = tmp_path / "out"
+    cmd = script("mtdistill.data.download", "model", *DOWNLOAD_LIMITS, "--url", server.url, "--out-dir", out,
+                 "--mode", "continue", "--metrics", "chrf")
+    proc = start(cmd, tmp_path / "killed.log")
+    kill_when(proc, lambda: "/model.npz.optimizer.npz" in server.partial, "part of the optimizer")
+    assert not (out / "model.npz.optimizer.npz").exists() and leftovers(out)
+    for name in os.listdir(out):  # whatever is there is whole
+        if not name.startswith(".tmp-"):
+            source = {"final.npz": "model.npz.best-chrf.npz",
+                      "final.npz.decoder.yml": "model.npz.best-chrf.npz.decoder.yml"}.get(name, name)
+            assert (out / name).read_bytes() == files[source], name
+    for declared in ("final.npz", "final.npz.decoder.yml"):  # as Snakemake does
+        (out / declared).unlink(missing_ok=True)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    assert (out / "final.npz").read_bytes() == files["model.npz.best-chrf.npz"]
+    for name in ("model.npz", "model.npz.optimizer.npz", "model.npz.progress.yml", "vocab.spm"):
+        assert (out / name).read_bytes() == files[name], name
+    assert leftovers(out) == [] and (out / "download.json").is_file()
 
 
 def test_train_final_npz_only_once_training_finished(tmp_path, monkeypatch):
@@ -445,7 +387,15 @@ def stat_of(path: Path):
 
 
 @pytest.fixture(scope="module")
-def fault_run(tmp_path_factory):
+def slow_server(tmp_path_factory):
+    """The tests' local HTTP server (tests/_http.py), throttled: ~3 s for the vocab."""
+    with serve(tmp_path_factory.mktemp("served")) as server:
+        server.throttle(slice_bytes=16384, pause=0.2)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def fault_run(tmp_path_factory, slow_server):
     """One run killed during a download, a merge, a training and a translation, resumed
     after each kill with `snakemake --unlock` and the same command (README)."""
     root = tmp_path_factory.mktemp("faults")
@@ -456,10 +406,8 @@ def fault_run(tmp_path_factory):
     ref = root / "ref"
     snakemake(ref, "--cores", "2", f"{RESULTS}/vocab/vocab.spm", *[f"{RESULTS}/{p}" for p in DATA],
               f"{RESULTS}/translated/mono-trg/chunks", configfiles=[config(root / "ref.yml", local, None)])
-    served = root / "served"
-    served.mkdir()
-    (served / "vocab.spm").write_bytes((ref / RESULTS / "vocab/vocab.spm").read_bytes())
-    server = ThrottledServer(served, slice_bytes=16384, pause=0.2)  # ~3 s for the vocab
+    server = slow_server
+    (server.root / "vocab.spm").write_bytes((ref / RESULTS / "vocab/vocab.spm").read_bytes())
     work = root / "work"
     cfg = config(root / "faults.yml", local, f"{server.url}/vocab.spm")
     # The documented command; resuming is the same command after `snakemake --unlock`.
@@ -478,7 +426,7 @@ def fault_run(tmp_path_factory):
     def translating(since: int) -> bool:
         """A chunk translated and another one being translated."""
         done = {p.name.split(".")[0] for p in chunks_out.glob("*.zst")}
-        logs = (work / f"logs/{EXP}/translate_mono_trg").glob("*.log")
+        logs = (work / f"logs/{EXP}/translate/mono-trg").glob("*.log")
         running = {p.name.split(".")[0] for p in logs if written_since(p, since)} - done
         return bool(done) and bool(running)
 
@@ -514,7 +462,6 @@ def fault_run(tmp_path_factory):
     assert proc.wait(timeout=600) == 0, final_log.read_text()[-5000:]
     elapsed = time.monotonic() - t0
     runs.append({"point": "end", "log": final_log.read_text(), "jobs": parse_jobs(final_log.read_text())[0]})
-    server.close()
     print(f"fault run: {len(points)} kills and the final run took {elapsed:.0f} s")
     return {"work": work, "ref": ref, "runs": runs, "finished": finished, "cfg": cfg}
 
@@ -526,7 +473,7 @@ def test_every_kill_point_was_hit_and_the_run_completed(fault_run):
     assert "download_vocab" in after["merge"]
     assert "merge_corpus" in after["training"]
     assert "train_backward" in after["translation"]
-    assert "translate_mono_trg" in after["end"]
+    assert "translate" in after["end"]
     result = snakemake(fault_run["work"], "-n", *TARGETS, configfiles=[fault_run["cfg"]])
     assert "Nothing to be done" in result.stdout + result.stderr
 

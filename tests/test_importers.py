@@ -1,4 +1,4 @@
-"""Dataset importers (scripts/importers.py) and safe archive reading (scripts/archives.py).
+"""Dataset importers (scripts/mtdistill/data/importers.py) and safe archive reading (scripts/mtdistill/data/archives.py).
 
 Every service is imitated by a local HTTP server on 127.0.0.1 serving files in that
 service's real download format; the importers reach it through the configured mirrors,
@@ -13,11 +13,8 @@ import os
 import subprocess
 import sys
 import tarfile
-import threading
 import zipfile
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 import zstandard
@@ -26,6 +23,7 @@ from conftest import REPO, TINY, dry_run, snakemake, write_config
 
 from mtdistill.data import archives
 from mtdistill.data import importers
+from mtdistill.data import names
 from mtdistill.data.archives import ArchiveError
 from mtdistill.data.importers import ImporterError, dataset_stem, import_dataset
 
@@ -93,54 +91,16 @@ def fixtures() -> dict[str, bytes]:
     }
 
 
-class Handler(SimpleHTTPRequestHandler):
-    """Serves the fixture folder; paths in `status` answer an error, paths in `truncate`
-    send half their body under a full Content-Length."""
-
-    def do_GET(self):
-        path = urlsplit(self.path).path.lstrip("/")
-        self.server.hits.append(path)
-        if path in self.server.status:
-            self.send_error(self.server.status[path])
-            return
-        if path in self.server.truncate:
-            body = Path(self.translate_path(self.path)).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.close_connection = True
-            return
-        super().do_GET()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(autouse=True)
-def _local_network(no_proxy):
-    pass
-
-
 @pytest.fixture
-def server(tmp_path):
-    root = tmp_path / "www"
+def server(http_server):
+    """conftest's http_server serving the fixtures above, with the mirrors that reach them."""
     for rel, data in fixtures().items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(data)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0),
-                                lambda *a: Handler(*a, directory=str(root)))
-    httpd.status, httpd.truncate, httpd.hits, httpd.root = {}, set(), [], root
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.mirrors = {"opus": f"{base}/opus", "flores": f"{base}/flores",
-                     "news-crawl": f"{base}/statmt", "sacrebleu": f"{base}/sb",
-                     "mtdata": f"{base}/mt"}
-    httpd.base = base
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
+        http_server.put(rel, data)
+    base = http_server.url
+    http_server.mirrors = {"opus": f"{base}/opus", "flores": f"{base}/flores",
+                           "news-crawl": f"{base}/statmt", "sacrebleu": f"{base}/sb",
+                           "mtdata": f"{base}/mt"}
+    return http_server
 
 
 def run_import(tmp_path, server, name, langs=("en", "de"), **kwargs):
@@ -173,7 +133,7 @@ def test_opus_moses_zip(tmp_path, server):
     assert n == 3 and en == EN and de == DE
     # Cached by URL: a second import (another experiment) downloads nothing.
     run_import(tmp_path, server, "opus_Test/v1")
-    assert server.hits.count(OPUS) == 1
+    assert server.hits(OPUS) == 1
 
 
 def test_flores_tarball_with_language_codes(tmp_path, server):
@@ -188,7 +148,7 @@ def test_news_crawl_gz_mono(tmp_path, server):
 
 
 def test_url_zst_with_lang_placeholder(tmp_path, server):
-    name = f"url_{server.base}/files/corpus.[LANG].zst"
+    name = f"url_{server.url}/files/corpus.[LANG].zst"
     n, (en, de) = run_import(tmp_path, server, name)
     assert (n, en, de) == (3, EN, DE)
     assert dataset_stem(name).startswith("url_") and "corpus.LANG" in dataset_stem(name)
@@ -215,12 +175,12 @@ def test_sacrebleu_plain_zip_used_backwards(tmp_path, server):
 
 def test_sacrebleu_unknown_pair_lists_the_pairs():
     with pytest.raises(ImporterError, match=r"sacrebleu_wmt19: .* no en-xx data; its pairs are .*de-en"):
-        importers.check_dataset("sacrebleu_wmt19", ["en", "xx"])
+        names.check_dataset("sacrebleu_wmt19", ["en", "xx"])
 
 
 def test_flores_unknown_language_is_named():
     with pytest.raises(ImporterError, match="flores_dev: no FLORES-200 code known for language 'xx'"):
-        importers.check_dataset("flores_dev", ["en", "xx"])
+        names.check_dataset("flores_dev", ["en", "xx"])
 
 
 # Seeds $MTDATA with an index of only mtdata's Statmt group, in mtdata's own cache format:
@@ -263,7 +223,8 @@ def import_mtdata(tmp_path, server, mtdata_dir,
         [sys.executable, "-m", "mtdistill.data.importers", "--dataset",
          name, "--langs", "en", "de",
          "--outputs", *map(str, outputs), "--cache-dir", str(tmp_path / "cache"),
-         "--mtdata-dir", str(mtdata_dir), "--retries", "0",
+         "--mtdata-dir", str(mtdata_dir), "--max-bytes", "50000000000", "--timeout", "60",
+         "--retries", "0",
          "--mirrors", f'{{"mtdata": "{server.mirrors["mtdata"]}"}}'],
         capture_output=True, text=True, timeout=300)
     return result, outputs
@@ -275,7 +236,7 @@ def test_mtdata_through_its_index_and_parser(tmp_path, server, mtdata_dir):
     result, outputs = import_mtdata(tmp_path, server, mtdata_dir)
     assert result.returncode == 0, result.stderr
     assert [read_zst(p) for p in outputs] == [EN, DE]
-    assert server.hits == [MTDATA]
+    assert server.paths() == [f"/{MTDATA}"]
 
 
 def test_mtdata_archive_entry(tmp_path, server, mtdata_dir):
@@ -312,18 +273,18 @@ def test_mtdata_failures(tmp_path, server, mtdata_dir, damage, message):
 
 @pytest.mark.parametrize("status", [404, 500])
 def test_failed_download(tmp_path, server, status):
-    server.status[OPUS] = status
+    server.route(OPUS, status=status)
     with pytest.raises(ImporterError, match=rf"opus_Test/v1: download failed: .*HTTP {status}"):
         run_import(tmp_path, server, "opus_Test/v1")
     assert leftovers(tmp_path) == []
 
 
 def test_truncated_download(tmp_path, server):
-    server.truncate.add(FLORES)
+    server.route(FLORES, truncate=True)
     with pytest.raises(ImporterError, match="flores_dev: download failed"):
         run_import(tmp_path, server, "flores_dev")
     assert leftovers(tmp_path) == []
-    assert server.hits.count(FLORES) == 2  # retried once
+    assert server.hits(FLORES) == 2  # retried once
 
 
 @pytest.mark.parametrize("rel,name,langs", [
@@ -353,21 +314,22 @@ def test_mismatched_line_counts(tmp_path, server):
 def test_mismatched_url_files(tmp_path, server):
     zc = zstandard.ZstdCompressor()
     (server.root / "files/corpus.de.zst").write_bytes(zc.compress(lines(DE + ["extra"]).encode()))
-    name = f"url_{server.base}/files/corpus.[LANG].zst"
+    name = f"url_{server.url}/files/corpus.[LANG].zst"
     with pytest.raises(ImporterError, match=r"url_http.*line counts differ .*en has 3, de has 4"):
         run_import(tmp_path, server, name)
     assert leftovers(tmp_path) == []
 
 
 def test_cli_error_names_dataset(tmp_path, server):
-    server.status[NEWS] = 404
+    server.route(NEWS, status=404)
     out = tmp_path / "out"
     out.mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "mtdistill.data.importers", "--dataset",
          "news-crawl_news.2021", "--langs", "en", "--outputs", str(out / "n.en.zst"),
          "--cache-dir", str(tmp_path / "cache"), "--mirrors",
-         f'{{"news-crawl": "{server.mirrors["news-crawl"]}"}}', "--retries", "0"],
+         f'{{"news-crawl": "{server.mirrors["news-crawl"]}"}}', "--max-bytes", "50000000000",
+         "--timeout", "60", "--retries", "0"],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "news-crawl_news.2021: download failed" in result.stderr and "HTTP 404" in result.stderr
@@ -386,21 +348,21 @@ def test_stems_are_safe_and_distinct():
     b = dataset_stem("url_https://b.org/x/c.[LANG].gz")
     assert a != b and a.endswith("_c.LANG") and b.endswith("_c.LANG")
     for stem in (a, b, dataset_stem("news-crawl_news.2021")):
-        assert importers.STEM.fullmatch(stem)
+        assert names.STEM.fullmatch(stem)
 
 
 @pytest.mark.parametrize("name", ["opus_a b/v1", "url_https://h/x;rm", "url_https://h/../x",
                                   "toy_a$b", "nope_x", "url_https://h/`id`"])
 def test_bad_names_refused(name):
     with pytest.raises(ImporterError):
-        importers.check_name(name)
+        names.check_name(name)
 
 
 def test_news_crawl_is_mono_only():
     with pytest.raises(ImporterError, match="news-crawl is monolingual"):
-        importers.check_dataset("news-crawl_news.2021", ["en", "de"])
+        names.check_dataset("news-crawl_news.2021", ["en", "de"])
     with pytest.raises(ImporterError, match="opus_X/v1: OPUS moses downloads are per language pair"):
-        importers.check_dataset("opus_X/v1", ["en"])
+        names.check_dataset("opus_X/v1", ["en"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -525,4 +487,4 @@ datasets:
     assert read_zst(workdir / targets[0]) == EN and read_zst(workdir / targets[1]) == DE
     assert read_zst(workdir / targets[2]) == EN
     assert len(list((workdir / "resources" / "downloads").glob("*/*"))) == 2
-    assert sorted(server.hits) == sorted([OPUS, NEWS])
+    assert sorted(server.paths()) == sorted([f"/{OPUS}", f"/{NEWS}"])

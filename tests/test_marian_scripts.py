@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from mtdistill.common.errors import ConfigError, PipelineError
 from mtdistill.distill import alignments
 from mtdistill.evaluate import evaluate
 from mtdistill.evaluate import export
@@ -31,7 +32,7 @@ def test_split_preset(tmp_path):
     (tmp_path / "p.yml").write_text("dim-emb: 8\n")
     preset, options = marian.split_preset(json.dumps({"preset": "p", "after": "5u"}), str(tmp_path))
     assert preset == ["-c", str(tmp_path / "p.yml")] and options == {"after": "5u"}
-    with pytest.raises(FileNotFoundError, match="preset 'nope' not found"):
+    with pytest.raises(ConfigError, match="preset 'nope' not found"):
         marian.split_preset(json.dumps({"preset": "nope"}), str(tmp_path))
 
 
@@ -91,7 +92,7 @@ def test_evaluate_score_and_collect(tmp_path):
     rows = (tmp_path / "m.csv").read_text().splitlines()
     assert rows[0] == "model,dataset,metric,score" and "good,d,chrf,100.0" in rows and len(rows) == 5
     textio.write_lines(tmp_path / "short.zst", ["one"])
-    with pytest.raises(SystemExit, match="has 1 lines"):
+    with pytest.raises(PipelineError, match="has 1 lines"):
         evaluate.score(str(tmp_path / "short.zst"), str(tmp_path / "ref.zst"))
 
 
@@ -102,10 +103,11 @@ def test_export_writes_relative_decoder_config_and_provenance(tmp_path):
     export.main(["--model", str(tmp_path / "model.intgemm8.bin"), "--src-vocab", str(tmp_path / "v.spm"),
                  "--trg-vocab", str(tmp_path / "v.spm"), "--metrics", str(tmp_path / "metrics.csv"),
                  "--out-dir", str(tmp_path / "out"), "--experiment", "e", "--src", "xx", "--trg", "yy",
-                 "--provenance", '{"teacher0": "trained"}'])
+                 "--provenance", '{"teacher0": "trained"}', "--config-sha256", "c" * 64])
     record = json.loads((tmp_path / "out" / "model.json").read_text())
     assert record["metrics"][0]["score"] == 50.5
     assert record["provenance"] == {"teacher0": "trained"}
+    assert record["config_sha256"] == "c" * 64  # the merged config's, from rules/student.smk
     assert set(record["files"]) == {"model.intgemm8.bin", "vocab.spm"}
     decoder = (tmp_path / "out" / "decoder.yml").read_text()
     assert "relative-paths: true" in decoder and str(tmp_path) not in decoder
@@ -199,14 +201,14 @@ def test_init_mode_starts_fresh_from_weights(toy, tmp_path):
 
 
 def test_marian_failure_names_the_command(toy, tmp_path):
-    with pytest.raises(SystemExit, match="Marian failed"):
+    with pytest.raises(PipelineError, match="Marian failed"):
         run_train(toy, tmp_path / "m", "10u", "--options", json.dumps({"no-such-option": 1}))
 
 
 def test_marian_that_writes_no_model_fails(toy, tmp_path):
     """Marian can end with exit code 0 without training (here --version): no final.npz."""
     model_dir = tmp_path / "m"
-    with pytest.raises(SystemExit, match=f"Marian ended without writing a model in {model_dir}"):
+    with pytest.raises(PipelineError, match=f"Marian ended without writing a model in {model_dir}"):
         run_train(toy, model_dir, "10u", "--options", json.dumps({**TINY_MODEL, "version": True}))
     assert not (model_dir / "final.npz").exists()
 
@@ -218,7 +220,7 @@ def test_training_that_diverges_fails(toy, tmp_path):
     """A learning rate of 1e30 makes every cost nan from the second update on (real Marian):
     a short training ends, then fails on its log; no final.npz is handed on."""
     model_dir = tmp_path / "m"
-    with pytest.raises(SystemExit, match=r"training diverged: Marian logged a cost of -?nan") as err:
+    with pytest.raises(PipelineError, match=r"training diverged: Marian logged a cost of -?nan") as err:
         run_train(toy, model_dir, "20u", "--options", json.dumps({**DIVERGING, "after": "20u"}))
     assert "Lower the learning rate" in str(err.value) and str(model_dir) in str(err.value)
     assert not (model_dir / "final.npz").exists()
@@ -228,7 +230,7 @@ def test_training_that_diverges_fails(toy, tmp_path):
 def test_training_that_diverges_is_stopped(toy, tmp_path):
     """A long training is stopped once it diverged, not run to its end (hours, here)."""
     model_dir = tmp_path / "m"
-    with pytest.raises(SystemExit, match=r"Marian stopped: training diverged") as err:
+    with pytest.raises(PipelineError, match=r"Marian stopped: training diverged") as err:
         run_train(toy, model_dir, "1000000u", "--options",
                   json.dumps({**DIVERGING, "after": "1000000u", "valid-freq": 100000,
                               "save-freq": 100000}))

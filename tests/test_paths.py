@@ -22,7 +22,7 @@ TINY_IN_CHECKOUT = Path("tests/configs/tiny.yml")
 EVALUATION_DEPENDENTS = {"collect_metrics", "export_student", "report_scores", "measure_speed",
                          "report_export", "all"}
 EVALUATED_MODELS = 7  # backward, 2 teachers, their ensemble, student, finetuned, quantized
-# The jobs whose scripts import scripts/report_html.py.
+# The jobs whose scripts import scripts/mtdistill/report/html.py.
 REPORT_JOBS = {"report_data", "report_provenance", "report_scores", "report_training",
                "report_training_summary", "measure_speed", "report_export"}
 

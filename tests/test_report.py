@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
-import http.server
 import json
 import re
 import shutil
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
+from _http import serve
 from conftest import REPO, RESULTS, TINY, planned_jobs, snakemake, write_config
 from mtdistill.common import textio
 from mtdistill.report import data as report_data
@@ -112,8 +110,11 @@ def test_cleaning_statistics_and_line_counts(tmp_path):
     mono = tmp_path / "news.xx.stats.json"
     mono.write_text(json.dumps({"input": 50, "too-short": 5, "kept": 45}))
     rows = report_data.cleaning_rows([("train", str(stats)), ("mono-src", str(mono))])
-    assert rows[0]["after"] == {"empty": 97, "too-short": 97, "too-long": 87, "length-ratio": 87, "identical": 80}
-    assert rows[1]["dataset"] == "news.xx" and rows[1]["after"] == {"empty": 50, "too-short": 45, "too-long": 45}
+    # Every filter the cleaning applies, in its order, a filter absent from the statistics dropping nothing.
+    assert list(rows[0]["after"].items()) == [("empty", 97), ("too-short", 97), ("too-long", 87), ("length-ratio", 87),
+                                              ("identical", 80), ("numbers", 80), ("script", 80), ("langid", 80)]
+    assert rows[1]["dataset"] == "news.xx"
+    assert rows[1]["after"] == {"empty": 50, "too-short": 45, "too-long": 45, "script": 45, "langid": 45}
     textio.write_lines(tmp_path / "c.xx.zst", (f"line {i}" for i in range(12345)))
     (tmp_path / "no-newline.txt").write_text("a\nb")
     assert report_data.count_lines(str(tmp_path / "c.xx.zst")) == 12345
@@ -209,41 +210,30 @@ def test_report_after_a_named_target(tiny_run, tmp_path):
 # --- a continuation run ---------------------------------------------------------------
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def continued_run(tiny_run, tmp_path_factory):
     """A student from the tiny run's distillation corpus, initialised from its student,
     both downloaded over HTTP; the whole default target, then its report."""
-    root = tiny_run["workdir"] / RESULTS
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}"
-    work = tmp_path_factory.mktemp("continued")
-    corpus = {k: f"{url}/corpus/distillation.{s}.zst" for k, s in
-              (("src", "xx"), ("trg", "yy"), ("tok-src", "tok-xx"), ("tok-trg", "tok-yy"), ("alignments", "aln"))}
-    cfg = {
-        "experiment": {"name": "rep", "finetune-student": False},
-        "datasets": {"train": [], "mono-src": [], "mono-trg": []},
-        "marian-args": {"training-student": {"preset": "student-toy", "after": "30u", "valid-freq": "15u",
-                                             "save-freq": "15u", "disp-freq": "5u"}},
-        "continuation": {
-            "vocab": {"src": f"{url}/vocab/vocab.spm", "trg": f"{url}/vocab/vocab.spm"},
-            "corpora": {"distillation": corpus},
-            "models": {"student": {"url": f"{url}/models/student", "mode": "init", "type": "default"}},
-        },
-    }
-    configfile = write_config(work / "cont.yml", yaml.safe_dump(cfg))
-    try:
+    with serve(tiny_run["workdir"] / RESULTS) as server:  # the tests' local HTTP server (tests/_http.py)
+        url = server.url
+        work = tmp_path_factory.mktemp("continued")
+        corpus = {k: f"{url}/corpus/distillation.{s}.zst" for k, s in
+                  (("src", "xx"), ("trg", "yy"), ("tok-src", "tok-xx"), ("tok-trg", "tok-yy"), ("alignments", "aln"))}
+        cfg = {
+            "experiment": {"name": "rep", "finetune-student": False},
+            "datasets": {"train": [], "mono-src": [], "mono-trg": []},
+            "marian-args": {"training-student": {"preset": "student-toy", "after": "30u", "valid-freq": "15u",
+                                                 "save-freq": "15u", "disp-freq": "5u"}},
+            "continuation": {
+                "vocab": {"src": f"{url}/vocab/vocab.spm", "trg": f"{url}/vocab/vocab.spm"},
+                "corpora": {"distillation": corpus},
+                "models": {"student": {"url": f"{url}/models/student", "mode": "init", "type": "default"}},
+            },
+        }
+        configfile = write_config(work / "cont.yml", yaml.safe_dump(cfg))
         run = snakemake(work, "--cores", "2", configfiles=[TINY, configfile], timeout=600)
         path = work / "report.html"
         snakemake(work, "--report", str(path), configfiles=[TINY, configfile])
-    finally:
-        server.shutdown()
     return {"workdir": work, "url": url, "report": path, "jobs": planned_jobs(run.stdout + run.stderr)}
 
 

@@ -36,7 +36,7 @@ EXP = "tiny-slurm"
 # The run stops at the metrics (no export, no reports), and tests/configs/slurm.yml leaves
 # out back-translation and finetuning: these GPU rules are checked by the dry run only.
 TARGET = f"results/{EXP}/evaluation/metrics.csv"
-NOT_RUN = {"translate_mono_trg", "finetune_student"}
+NOT_RUN = {"finetune_student"}
 
 FALLBACK = "was granted but no CUDA device is usable here; running on CPU"
 GPU_KEYS = {"gpu", "gpus", "gres", "gpu_model", "constraint", "cpus_per_gpu"}
@@ -55,14 +55,23 @@ def render_profile(profile: Path) -> dict:
 
 
 def workflow_rules() -> dict[str, str]:
-    """Rule name -> its source, from rules/*.smk and the Snakefile."""
-    blocks = {}
+    """Rule name -> its source, from rules/*.smk and the Snakefile. A rule derived from
+    another (`use rule base as name with:`) has the base's source before its own."""
+    blocks, bases = {}, {}
+    rule = re.compile(r"^\s*(?:(?:rule|checkpoint)\s+(\w+)\s*:|use rule (\w+) as (\w+) with:)", re.M)
     for path in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
         text = path.read_text()
-        starts = list(re.finditer(r"^(?:rule|checkpoint)\s+(\w+)\s*:", text, re.M))
+        starts = list(rule.finditer(text))
         for match, following in zip(starts, starts[1:] + [None]):
             end = following.start() if following else len(text)
-            blocks[match.group(1)] = text[match.start():end]
+            name = match.group(1) or match.group(3)
+            blocks[name] = text[match.start():end]
+            if match.group(2):
+                bases[name] = match.group(2)
+    for name, base in bases.items():
+        while base:
+            blocks[name] = blocks[base] + blocks[name]
+            base = bases.get(base)
     return blocks
 
 
@@ -71,7 +80,8 @@ def gpu_rules() -> set[str]:
 
 
 def train_rules() -> set[str]:
-    return {name for name, src in workflow_rules().items() if "TRAIN_CMD" in src}
+    return {name for name, src in workflow_rules().items()
+            if 'script("mtdistill.train.train")' in src}
 
 
 # --- no SLURM needed -------------------------------------------------------------------
@@ -323,7 +333,7 @@ def test_pipeline_completes_through_slurm(pipeline):
     assert metrics.exists() and len(metrics.read_text().splitlines()) > 1
     ran = {job["rule"] for job in pipeline["jobs"].values()}
     assert {"clean_corpus", "merge_corpus", "train_vocab", "train_backward", "train_teacher",
-            "translate_corpus", "translate_mono_src", "score", "filter_distillation",
+            "translate", "score", "filter_distillation",
             "alignments", "train_student", "quantize", "evaluate_model", "collect_metrics"} <= ran
     print(f"SLURM pipeline: {pipeline['seconds']:.0f} s, {len(pipeline['jobs'])} SLURM jobs")
 
@@ -343,10 +353,10 @@ def test_gpu_jobs_get_a_gpu_and_fall_back_to_cpu(pipeline):
             assert "--gpus=fake:1" in call and "-p gpu" in call, call
             assert ("--signal=TERM@600" in call) == (rule in train_rules()), call
             assert " -A " not in call, call
-    # The job logs: SLURM granted the GPU; scripts/marian.py saw it is no CUDA device.
+    # The job logs: SLURM granted the GPU; scripts/mtdistill/common/marian.py saw it is no CUDA device.
     logs = pipeline["workdir"] / f"logs/{EXP}"
     for log in [logs / "train_backward.log", logs / "score.log",
-                *logs.glob("translate_corpus/*.log"), *logs.glob("evaluate/student.*.log")]:
+                *logs.glob("translate/corpus/*.log"), *logs.glob("evaluate/student.*.log")]:
         text = log.read_text()
         assert f"CUDA_VISIBLE_DEVICES=0 {FALLBACK}" in text, (log, text[-2000:])
 

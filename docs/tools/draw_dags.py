@@ -12,8 +12,8 @@ edges sorted, colours by rule family — and laid out by graphviz (`dot -Tsvg`).
 compares rule names and edges, read back from the SVG, not the SVG bytes, so another
 graphviz version does not fail it.
 
-The per-chunk translation rules (translate_corpus, translate_mono_src, translate_mono_trg)
-do not appear: their jobs are only known once the checkpoint split_corpus has run.
+The per-chunk translation rule (translate) does not appear: its jobs are only known once
+the checkpoint split_corpus has run.
 """
 
 from __future__ import annotations

@@ -1,15 +1,13 @@
-#!/usr/bin/env python3
 """Warn before a big step when the filesystem it writes to lacks the space it will need.
 
-Rules call this just before merging corpora, splitting them into translation chunks and
-training. The need is estimated from the sizes of the step's inputs (compressed text is
-counted at about 4x, as scripts/merge.py assumes); when the free space of the output's
-filesystem is smaller, a warning goes to stderr (Snakemake's console) and to the job's log.
-It only warns: estimates are rough, and a full disk fails the step itself cleanly (outputs
-are written to temporary names and renamed, so nothing half-written is kept).
-
-Usage: diskspace.py {merge,split,train} --inputs F... --target PATH [--log FILE]
-       [--free-bytes N]   (pretend N bytes are free: for tests)
+The job scripts that merge corpora (mtdistill.data.merge), split them into translation
+chunks (mtdistill.distill.chunks split) and train (mtdistill.train.train) call job_check()
+first. The need is estimated from the sizes of the step's inputs (compressed text is
+counted at about 4x, as merge.py assumes); when the free space of the output's filesystem
+is smaller, a warning goes to stderr (the job's log) and to Snakemake's console: the rules
+open the console as file descriptor 3 (`--console-fd 3 3>&2 >>{log} 2>&1`). It only warns:
+estimates are rough, and a full disk fails the step itself cleanly (outputs are written to
+temporary names and renamed, so nothing half-written is kept).
 """
 
 from __future__ import annotations
@@ -77,8 +75,9 @@ def human(n: int) -> str:
 
 
 def check(step: str, inputs: list[str], target: str, free: int | None = None,
-          log: str | None = None) -> bool:
-    """True when there is room; otherwise warn on stderr and in `log` and return False."""
+          console_fd: int | None = None) -> bool:
+    """True when there is room; otherwise warn on stderr and on the file descriptor
+    `console_fd` (when given) and return False. `free`: pretend this many bytes are free."""
     need = estimate(step, inputs)
     free = free_bytes(target) if free is None else free
     if free >= need:
@@ -89,24 +88,30 @@ def check(step: str, inputs: list[str], target: str, free: int | None = None,
         "space, or run in a work directory (-d) on a bigger filesystem, before this fails."
     )
     print(message, file=sys.stderr, flush=True)
-    if log:
-        os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(message + "\n")
+    if console_fd is not None:
+        try:
+            os.write(console_fd, (message + "\n").encode("utf-8"))
+        except OSError:
+            pass  # no console: the log has it
     return False
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("step", choices=("merge", "split", "train"))
-    p.add_argument("--inputs", nargs="*", default=[])
-    p.add_argument("--target", required=True, help="an output of the step (may not exist yet)")
-    p.add_argument("--log", help="also append a warning to this file")
-    p.add_argument("--free-bytes", type=int, help="pretend this many bytes are free (tests)")
-    args = p.parse_args(argv)
-    check(args.step, args.inputs, args.target, free=args.free_bytes, log=args.log)
-    return 0  # a warning, never a failure
+def add_console_option(parser: argparse.ArgumentParser) -> None:
+    """The option of a job script naming Snakemake's console (see the module's doc)."""
+    parser.add_argument(
+        "--console-fd", type=int,
+        help="file descriptor of Snakemake's console (the rule opens it: 3>&2): a low-disk "
+        "warning goes there as well as to stderr (the job's log)")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def job_check(step: str, inputs: list[str], target: str, console_fd: int | None) -> bool:
+    """check() at the start of a job script (missing inputs: None, skipped), then the
+    console descriptor is closed: the script has nothing else to say there."""
+    try:
+        return check(step, [p for p in inputs if p], target, console_fd=console_fd)
+    finally:
+        if console_fd is not None:
+            try:
+                os.close(console_fd)
+            except OSError:
+                pass

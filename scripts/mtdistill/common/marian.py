@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shlex
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
+
+from mtdistill.common.errors import ConfigError, ToolError
+
+_log = logging.getLogger("marian")
 
 # Marian options the workflow sets itself: from config they could write (model, logs,
 # outputs) or run (valid-script-path) outside the results tree. Config options named so are
-# refused, before any job (scripts/config_checks.py) and again by options_to_args.
+# refused, before any job (scripts/mtdistill/config/checks.py) and again by options_to_args.
 RESERVED_OPTIONS = frozenset(
     "config dump-config model models pretrained-model train-sets vocabs valid-sets "
     "valid-translation-output valid-script-path valid-script-args log valid-log tempdir "
@@ -42,14 +46,15 @@ def command(spec: str, tool: str | None = None) -> list[str]:
     """Split a configured Marian command, e.g. 'pymarian train' or '/opt/marian/marian'.
 
     A path with spaces is quoted inside the string: "'/opt/my marian/marian'". Anything but
-    a Marian tool (`tool`, or any of TOOLS) raises ValueError saying what is accepted.
+    a Marian tool (`tool`, or any of TOOLS) raises ConfigError (a ValueError) saying what is
+    accepted.
     """
     try:
         parts = shlex.split(spec)
     except ValueError as error:
-        raise ValueError(f"`{spec}` cannot be split into words ({error})") from None
+        raise ConfigError(f"`{spec}` cannot be split into words ({error})") from None
     if not parts:
-        raise ValueError("empty Marian command in config `marian`")
+        raise ConfigError("empty Marian command in config `marian`")
     tools = [tool] if tool else list(TOOLS)
     name, rest = os.path.basename(parts[0]), parts[1:]
     if name in UNIFIED:
@@ -59,7 +64,7 @@ def command(spec: str, tool: str | None = None) -> list[str]:
         ok = not rest and name in [TOOLS[t] for t in tools]
     if not ok:
         forms = "; ".join(f"`pymarian {t}`, `marian {t}` or `{TOOLS[t]}`" for t in tools)
-        raise ValueError(
+        raise ConfigError(
             f"`{spec}` is not a Marian {tool or 'tool'} command: give {forms} (a name on "
             "PATH or the path of the executable, quoted inside the string if it holds "
             "spaces) with nothing after it; Marian options go in marian-args"
@@ -119,7 +124,7 @@ def options_to_args(options: dict | None) -> list[str]:
             continue
         problem = option_problem(key, value)
         if problem:
-            raise ValueError(f"Marian option {key}{problem[0]}: {problem[1]}")
+            raise ConfigError(f"Marian option {key}{problem[0]}: {problem[1]}")
         flag = f"--{key}"
         if value is True:
             args.append(flag)
@@ -140,7 +145,7 @@ def split_preset(options_json: str | None, preset_dir: str | None) -> tuple[list
     base = Path(preset_dir) if preset_dir else PRESET_DIR
     path = Path(preset) if os.path.isabs(preset) else base / f"{preset}.yml"
     if not path.is_file():
-        raise FileNotFoundError(f"Marian preset '{preset}' not found: expected {path}")
+        raise ConfigError(f"Marian preset '{preset}' not found: expected {path}")
     return ["-c", str(path)], options
 
 
@@ -163,8 +168,9 @@ def cuda_device_count() -> int:
     return 0
 
 
-def device_args(mode: str, threads: int, workspace: int, log=print) -> list[str]:
+def device_args(mode: str, threads: int, workspace: int, log=None) -> list[str]:
     """Marian device options: the granted GPUs when they are real, otherwise the CPU."""
+    log = log or _log.info
     gpus = cuda_device_count() if mode == "auto" else 0
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if gpus:
@@ -189,7 +195,7 @@ def run(cmd: list[str], watch=None, **kwargs) -> None:
     kills Marian (SIGKILL: a save-and-exit would save what went wrong) and is raised.
     """
     printable = shlex.join(cmd)
-    print(f"+ {printable}", file=sys.stderr, flush=True)
+    _log.info("+ %s", printable)
     proc = subprocess.Popen(cmd, **kwargs)
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
     stop = None
@@ -207,15 +213,11 @@ def run(cmd: list[str], watch=None, **kwargs) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if stop:
-        raise SystemExit(stop)
+        raise ToolError(stop)
     if returncode != 0:
-        raise SystemExit(f"Marian failed with exit code {returncode}: {printable}")
+        raise ToolError(f"Marian failed with exit code {returncode}: {printable}")
 
 
 def logger(tag: str):
-    """A function that prints `[tag] message` to stderr (the rule's log)."""
-
-    def log(message: str) -> None:
-        print(f"[{tag}] {message}", file=sys.stderr, flush=True)
-
-    return log
+    """A function that logs a message as `tag` (to stderr: the rule's log)."""
+    return logging.getLogger(tag).info

@@ -26,10 +26,11 @@ import shutil
 import subprocess
 import tempfile
 import zlib
-from pathlib import Path
 from typing import IO, Iterator
 
 import zstandard
+
+from mtdistill.common.errors import InputError
 
 ZSTD_LEVEL = 6
 # Bytes decompressed per read by the block readers below (read_lines, count_lines,
@@ -42,7 +43,7 @@ ZSTD_CLI = shutil.which("zstd")
 ZSTD_CLI_MIN_BYTES = 1 << 20
 
 
-class CorruptInput(OSError):
+class CorruptInput(InputError, OSError):
     """A compressed file that is cut short or damaged; the message names the file, `reason`
     says what the decompressor found and `truncated` whether the file ends too early."""
 
@@ -50,7 +51,7 @@ class CorruptInput(OSError):
     truncated: bool = False
 
 
-class LimitExceeded(ValueError):
+class LimitExceeded(InputError, ValueError):
     """Text that decompresses past a bound given to a reader; the message names the file,
     `bound` which bound: "bytes" (max_bytes) or "line" (max_line)."""
 
@@ -301,6 +302,26 @@ def scan(path: str | os.PathLike, max_bytes: int | None = None,
         if longest > max_line:
             raise LimitExceeded(f"{path} has a line longer than {max_line} bytes", "line")
     return size, lines + (last != b"\n")
+
+
+def check_zst(path: str | os.PathLike, name: str | None = None,
+              max_bytes: int | None = None) -> int:
+    """Decompress `path` fully as a stream; return its line count. Raise InputError if it is
+    not a complete zstd file (empty, cut, damaged), LimitExceeded if (given `max_bytes`) it
+    decompresses to more than that.
+
+    python-zstandard's stream reader accepts a truncated file silently; the readers here
+    follow the frames and fail unless the file ends exactly at the end of one. `name` is
+    what error messages call the file (default: the path).
+    """
+    name = name or str(path)
+    if os.path.getsize(path) == 0:
+        raise InputError(f"{name} is not a valid zstd file: it is empty or truncated")
+    try:
+        return scan(str(path), max_bytes)[1]
+    except CorruptInput as err:
+        what = "it is empty or truncated" if err.truncated else "it is damaged"
+        raise InputError(f"{name} is not a valid zstd file: {what} ({err.reason})") from None
 
 
 def read_text_blocks(path: str | os.PathLike) -> Iterator[str]:
@@ -571,6 +592,21 @@ def count_lines(path: str | os.PathLike) -> int:
     return n + (last != b"\n")
 
 
+def plain_copy(path: str | os.PathLike, tmp_dir: str | os.PathLike) -> str:
+    """`path` as Marian can read it (plain or gzip text): a .zst file is decompressed to a
+    plain copy in `tmp_dir` (named like it, less .zst), other files are used as they are."""
+    path = str(path)
+    if not path.endswith(".zst"):
+        return path
+    base = os.path.basename(path)[: -len(".zst")]
+    out, n = os.path.join(tmp_dir, base), 1
+    while os.path.exists(out):  # two inputs of the same name from different folders
+        out, n = os.path.join(tmp_dir, f"{n}.{base}"), n + 1
+    with open_read(path) as src, open(out, "w", encoding="utf-8") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return out
+
+
 def write_lines(path: str | os.PathLike, lines) -> int:
     """Write an iterable of lines atomically; return how many were written."""
     n = 0
@@ -582,11 +618,7 @@ def write_lines(path: str | os.PathLike, lines) -> int:
     return n
 
 
-def ensure_parent(path: str | os.PathLike) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-
-
-class LineCountMismatch(SystemExit):
+class LineCountMismatch(InputError):
     """Two files that must be line-parallel are not."""
 
 

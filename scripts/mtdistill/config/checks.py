@@ -1,7 +1,7 @@
 """Checks of a config's meaning that its schema cannot express, run while the DAG is built.
 
 Imported by rules/common.smk after schema validation (stdlib only, so it stays cheap; URLs
-are read by download.resolve, which the Snakefile imports anyway), and
+are read by mtdistill.common.urls.resolve), and
 unit-tested without Snakemake (tests/test_config_checks.py). Each check raises ConfigError
 naming the config key (dotted path) and saying what to do, before any job runs.
 """
@@ -18,10 +18,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from mtdistill.common import marian
+from mtdistill.common.errors import ConfigError
+from mtdistill.common.langs import ISO_639_1, language_identity  # noqa: F401
 
 
-class ConfigError(ValueError):
-    """A config that passed the schema but cannot work (or would do harm)."""
+# ConfigError (a ValueError): the config is refused, the message says where and why.
 
 
 # --- Marian options (marian-args) -------------------------------------------------------
@@ -188,47 +189,8 @@ def _is_number(text: str) -> bool:
 # `{CORPUS}/distillation.aln.zst` (alignments) next to `{CORPUS}/distillation.{lang}.zst`.
 # tests/test_config_checks.py derives this set from the rule files' path templates.
 RESERVED_LANG_CODES = {"aln": "the distillation corpus's alignments"}
-
-# ISO 639-3 (and 639-2/B) codes of the languages with an ISO 639-1 code that the workflow's
-# tables know (scripts/clean.py, FLORES codes in scripts/importers.py), so that `en` and
-# `eng` are recognised as one language. Individual-language codes FLORES uses (arb, pes,
-# zsm...) map to their macrolanguage's code.
-ISO_639_1 = {
-    three: two
-    for two, threes in {
-        "af": "afr", "am": "amh", "an": "arg", "ar": "ara arb", "as": "asm", "az": "aze azj azb",
-        "ba": "bak", "be": "bel", "bg": "bul", "bn": "ben", "bo": "bod tib", "br": "bre",
-        "bs": "bos", "ca": "cat", "ce": "che", "co": "cos", "cs": "ces cze", "cv": "chv",
-        "cy": "cym wel", "da": "dan", "de": "deu ger", "dv": "div", "dz": "dzo",
-        "el": "ell gre", "en": "eng", "eo": "epo", "es": "spa", "et": "est ekk",
-        "eu": "eus baq", "fa": "fas per pes", "fi": "fin", "fo": "fao", "fr": "fra fre",
-        "fy": "fry", "ga": "gle", "gd": "gla", "gl": "glg", "gu": "guj", "ha": "hau",
-        "he": "heb", "hi": "hin", "hr": "hrv", "ht": "hat", "hu": "hun", "hy": "hye arm",
-        "id": "ind", "ig": "ibo", "is": "isl ice", "it": "ita", "ja": "jpn", "jv": "jav",
-        "ka": "kat geo", "kk": "kaz", "km": "khm", "kn": "kan", "ko": "kor", "ku": "kur kmr",
-        "ky": "kir", "la": "lat", "lb": "ltz", "lg": "lug", "li": "lim", "ln": "lin",
-        "lo": "lao", "lt": "lit", "lv": "lav lvs", "mg": "mlg plt", "mi": "mri mao",
-        "mk": "mkd mac", "ml": "mal", "mn": "mon khk", "mr": "mar", "ms": "msa may zsm",
-        "mt": "mlt", "my": "mya bur", "nb": "nob", "ne": "nep npi", "nl": "nld dut",
-        "nn": "nno", "no": "nor", "oc": "oci", "om": "orm gaz", "or": "ori ory", "os": "oss",
-        "pa": "pan", "pl": "pol", "ps": "pus pbt", "pt": "por", "qu": "que", "rm": "roh",
-        "ro": "ron rum", "ru": "rus", "rw": "kin", "sa": "san", "sc": "srd", "sd": "snd",
-        "si": "sin", "sk": "slk slo", "sl": "slv", "sm": "smo", "sn": "sna", "so": "som",
-        "sq": "sqi alb als", "sr": "srp", "st": "sot", "su": "sun", "sv": "swe",
-        "sw": "swa swh", "ta": "tam", "te": "tel", "tg": "tgk", "th": "tha", "ti": "tir",
-        "tk": "tuk", "tl": "tgl fil", "tn": "tsn", "to": "ton", "tr": "tur", "tt": "tat",
-        "ug": "uig", "uk": "ukr", "ur": "urd", "uz": "uzb uzn", "vi": "vie", "wa": "wln",
-        "xh": "xho", "yi": "yid", "yo": "yor", "zh": "zho chi cmn", "zu": "zul",
-    }.items()
-    for three in threes.split()
-}
-
-
-def language_identity(code: str) -> tuple[str, str]:
-    """(language, script or region) of a code, case-insensitive: `eng` and `en` give
-    ('en', ''), `zh_Hant` and `zh_hant` ('zh', 'hant')."""
-    base, _, suffix = code.lower().partition("_")
-    return ISO_639_1.get(base, base), suffix
+# Which codes name one language (`en`, `eng`): ISO_639_1 and language_identity, in
+# mtdistill.common.langs with the other language tables.
 
 
 def check_languages(src: str, trg: str) -> None:
@@ -270,7 +232,7 @@ def check_dataset_overlap(datasets: dict, stem=lambda name: name) -> None:
 def model_location(url: str, cwd: str | None = None) -> str:
     """One spelling of where a model is: `x`, `./x`, `x/` and `file:///cwd/x` give the same
     local path; an http(s) or gs:// URL loses its trailing slash and case in scheme and host."""
-    from mtdistill.data.download import resolve  # the one reader of URL schemes (gs://, file://, paths)
+    from mtdistill.common.urls import resolve  # the one reader of URL schemes (gs://, file://, paths)
 
     where = resolve(url)  # an http(s) URL or a local path
     if not re.match(r"https?://", where, re.IGNORECASE):

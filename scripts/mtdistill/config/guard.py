@@ -29,6 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from mtdistill.common.errors import ConfigError
+
 # Values (mappings, lists, scalars) and characters a config may hold once its aliases
 # are expanded. Real configs hold a few hundred values and a few thousand characters.
 MAX_VALUES = 10_000
@@ -44,8 +46,7 @@ FREE_TEXT = {("datasets", "local-dir")}
 YAML_BOOLS = "YAML reads unquoted yes, no, on, off, true and false as booleans"
 
 
-class ConfigError(ValueError):
-    """A config file or value refused before any job runs."""
+# ConfigError (a ValueError): the config is refused, the message says where and why.
 
 
 # --- where: dotted key paths --------------------------------------------------------------

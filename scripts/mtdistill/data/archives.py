@@ -24,6 +24,8 @@ import zlib
 from collections.abc import Iterator
 from typing import IO
 
+from mtdistill.common.errors import InputError
+
 CHUNK = 1 << 20
 # Errors the archive libraries raise on cut or corrupt input (lzma's for .tar.xz and xz
 # zip members, which are no OSError).
@@ -35,7 +37,7 @@ ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate",
                zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
 
 
-class ArchiveError(Exception):
+class ArchiveError(InputError):
     """An archive that is corrupt, unsafe, or lacks a member; the message names it."""
 
 

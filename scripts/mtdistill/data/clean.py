@@ -33,109 +33,30 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import logging
 import math
 import multiprocessing
 import re
-import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
 from typing import Iterator
 
+from mtdistill.common import errors
+from mtdistill.common.errors import ConfigError, ToolError, UsageError
+from mtdistill.common.langs import (CHARS_PER_WORD, LANGID_ALIASES, LANGID_LANGUAGES,  # noqa: F401
+                                    SCRIPT_RANGES, SCRIPTS_OF, base_language, langid_code)
 from mtdistill.common.textio import LineCountMismatch, atomic_write, read_lines
+from mtdistill.data.filters import MONO_FILTERS, PARALLEL_FILTERS
 
-PARALLEL_FILTERS = ["empty", "too-short", "too-long", "length-ratio", "identical", "numbers", "script", "langid"]
-MONO_FILTERS = ["empty", "too-short", "too-long", "script", "langid"]
+log = logging.getLogger("clean")
+
 
 # Control and format characters (C0/C1, zero-width, BOM...) except tab; tabs become spaces.
 _NON_PRINTING = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _NUMBER = re.compile(r"\d+")
 _ASCII_NON_LETTERS = bytes(c for c in range(128) if not chr(c).isalpha())
-
-# Character ranges of the scripts (Unicode blocks; letters and marks of each block).
-SCRIPT_RANGES = {
-    "Latin": "A-Za-z\u00aa\u00ba\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02af\u1d00-\u1dbf\u1e00-\u1eff"
-             "\u2c60-\u2c7f\ua720-\ua7ff\uab30-\uab6f\ufb00-\ufb06\uff21-\uff3a\uff41-\uff5a",
-    "Greek": "\u0370-\u03ff\u1f00-\u1fff",
-    "Cyrillic": "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f",
-    "Armenian": "\u0530-\u058f\ufb13-\ufb17",
-    "Hebrew": "\u0590-\u05ff\ufb1d-\ufb4f",
-    "Arabic": "\u0600-\u06ff\u0750-\u077f\u0870-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
-    "Thaana": "\u0780-\u07bf",
-    "Devanagari": "\u0900-\u097f\ua8e0-\ua8ff",
-    "Bengali": "\u0980-\u09ff",
-    "Gurmukhi": "\u0a00-\u0a7f",
-    "Gujarati": "\u0a80-\u0aff",
-    "Oriya": "\u0b00-\u0b7f",
-    "Tamil": "\u0b80-\u0bff",
-    "Telugu": "\u0c00-\u0c7f",
-    "Kannada": "\u0c80-\u0cff",
-    "Malayalam": "\u0d00-\u0d7f",
-    "Sinhala": "\u0d80-\u0dff",
-    "Thai": "\u0e00-\u0e7f",
-    "Lao": "\u0e80-\u0eff",
-    "Tibetan": "\u0f00-\u0fff",
-    "Myanmar": "\u1000-\u109f\uaa60-\uaa7f",
-    "Georgian": "\u10a0-\u10ff\u1c90-\u1cbf\u2d00-\u2d2f",
-    "Hangul": "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7ff",
-    "Ethiopic": "\u1200-\u139f\u2d80-\u2ddf\uab00-\uab2f",
-    "Khmer": "\u1780-\u17ff\u19e0-\u19ff",
-    "Mongolian": "\u1800-\u18af",
-    "Hiragana": "\u3040-\u309f",
-    "Katakana": "\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f",
-    "Han": "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-           "\U00020000-\U0003134f",
-}
-
-_LATIN = ("af an ast az br bs ca co cs cy da de en eo es et eu fi fil fo fr fy ga gd gl ha hr "
-          "ht hu id ig is it jv ku la lb lg li ln lt lv mg mi ms mt nb nl nn no oc om pl pt qu rm "
-          "ro rw sc sk sl sm sn so sq st su sv sw tk tl tn to tr uz vi wa xh yo zu").split()
-# The scripts each language is written in; languages not listed only need some letter.
-SCRIPTS_OF = {lang: ["Latin"] for lang in _LATIN}
-SCRIPTS_OF.update({
-    **{lang: ["Cyrillic"] for lang in "ba be bg ce cv kk ky mk mn os ru tg tt uk".split()},
-    "sr": ["Cyrillic", "Latin"],  # both are official
-    "el": ["Greek"], "hy": ["Armenian"], "ka": ["Georgian"],
-    **{lang: ["Arabic"] for lang in "ar arz ary ckb fa ps sd ug ur".split()},
-    "he": ["Hebrew"], "yi": ["Hebrew"], "dv": ["Thaana"],
-    **{lang: ["Devanagari"] for lang in "hi mr ne sa mai bho".split()},
-    "bn": ["Bengali"], "as": ["Bengali"], "pa": ["Gurmukhi"], "gu": ["Gujarati"],
-    "or": ["Oriya"], "ta": ["Tamil"], "te": ["Telugu"], "kn": ["Kannada"],
-    "ml": ["Malayalam"], "si": ["Sinhala"], "th": ["Thai"], "lo": ["Lao"],
-    "bo": ["Tibetan"], "dz": ["Tibetan"], "my": ["Myanmar"], "km": ["Khmer"],
-    "am": ["Ethiopic"], "ti": ["Ethiopic"],
-    "zh": ["Han"], "yue": ["Han"], "wuu": ["Han"],
-    "ja": ["Han", "Hiragana", "Katakana"],
-    "ko": ["Hangul", "Han"],
-})
-# Languages written without spaces between words: characters per word, roughly.
-CHARS_PER_WORD = {"zh": 1.5, "yue": 1.5, "wuu": 1.5, "ja": 2.0, "th": 4.5, "lo": 4.5,
-                  "km": 5.0, "my": 4.0, "bo": 4.0, "dz": 4.0}
-
-# The languages py3langid 0.4.0 knows (its model's labels; a test checks this list).
-LANGID_LANGUAGES = frozenset(
-    "ace af am an ar arz ary as az ba bcl be bg bn br bs ca crh cs cy da de dz el en eo es et eu "
-    "ext fa fi fo fr fuv fy ga gcf gcr gd gl gom grc gu gug guw ha hbo he hi hr ht hu hy id ig "
-    "is it ja jv ka kab kik kk km kn ko ku ky la lb lg lij ln lo lt ltg lv mg mk ml mn mr ms "
-    "mt my ne nl nn no nso oc om or pa pcm pl ps pt qu ro ru rw sa sdh se si sk sl sn so sq sr "
-    "st sv sw ta te tg th tk tl tr tt ug uk ur uz uzs vec vi vo wa wuu xh yo yue zh zu zxx".split()
-)
-# Config codes py3langid spells differently.
-LANGID_ALIASES = {"nb": "no", "fil": "tl"}
-
-
-def base_language(lang: str) -> str:
-    """`zh_Hant` -> `zh`: the tables are by language, the script suffix is dropped."""
-    return lang.split("_", 1)[0].lower()
-
-
-def langid_code(lang: str) -> str | None:
-    """py3langid's code for a config language, or None when it does not know it."""
-    code = base_language(lang)
-    code = LANGID_ALIASES.get(code, code)
-    return code if code in LANGID_LANGUAGES else None
 
 
 def parse_scripts(items: list[str] | None) -> dict[str, list[str]]:
@@ -146,7 +67,7 @@ def parse_scripts(items: list[str] | None) -> dict[str, list[str]]:
         scripts = [s for s in names.split("+") if s]
         unknown = [s for s in scripts if s not in SCRIPT_RANGES]
         if not sep or not lang or not scripts or unknown:
-            raise SystemExit(
+            raise UsageError(
                 f"clean: --scripts takes LANG=Script[+Script] with scripts among "
                 f"{', '.join(SCRIPT_RANGES)}; got {item!r}"
             )
@@ -210,7 +131,7 @@ def make_side(lang: str, langid: str, overrides: dict[str, list[str]] | None = N
     scripts = (overrides or {}).get(base, SCRIPTS_OF.get(base))
     code = langid_code(lang)
     if langid == "on" and code is None:
-        raise SystemExit(
+        raise ConfigError(
             f"clean: language identification is on but py3langid does not know the language "
             f"'{lang}': set cleaning.langid to auto or false"
         )
@@ -251,7 +172,7 @@ def identifier():
         try:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier
         except ImportError:
-            raise SystemExit(
+            raise ToolError(
                 "clean: language identification needs py3langid (pip install py3langid==0.4.0, "
                 "see requirements.txt), or set cleaning.langid: false"
             ) from None
@@ -318,13 +239,6 @@ def reject_mono(line: str, side: Side, opts: Options) -> str | None:
     if side.langid and wrong_language(line, side, opts.langid_threshold):
         return "langid"
     return None
-
-
-def reject_reason(src: str, trg: str, min_words: int, max_words: int, max_ratio: float) -> str | None:
-    """The length and identity filters alone, with a language-neutral side."""
-    side = Side("und")
-    return reject_pair(src, trg, side, side, Options(min_words=min_words, max_words=max_words,
-                                                     max_ratio=max_ratio, numbers=False))
 
 
 # --- blocks, serial or on worker processes ----------------------------------------------
@@ -509,8 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     ordered = {"input": stats["input"], **{f: stats[f] for f in filters if stats[f]}, "kept": stats["kept"]}
     with atomic_write(args.stats) as out:
         json.dump(ordered, out, indent=1)
-    print(json.dumps(dict(stats), sort_keys=True), file=sys.stderr)
+    log.info("%s", json.dumps(dict(stats), sort_keys=True))
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-from mtdistill.data.clean import PARALLEL_FILTERS
+from mtdistill.common import errors
 from mtdistill.common.textio import atomic_write
+from mtdistill.data.filters import NEURAL, PARALLEL_FILTERS
 
-FILTERS = PARALLEL_FILTERS + ["bicleaner"]
+FILTERS = PARALLEL_FILTERS + [NEURAL]
 
 
 def dataset_name(path: str) -> str:
@@ -54,4 +54,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -10,21 +10,22 @@ Names, as MT pipelines spell them (see config/README.md):
   url_{URL}                   any URL with [LANG] standing for the language (.zst, .gz, .xz,
                               .bz2 or plain)
 
-Every download goes through download.fetch (atomic, retried, size-bounded) into a cache
-folder keyed by URL, shared between experiments. Members are streamed out of archives by
-archives.py, which refuses unsafe members. Outputs are written to temporary files and
-renamed into place only when every side is complete and the sides have equally many
-lines: a failure leaves no output and no temporary file. A compressed download must
+Every download goes through mtdistill.common.http.fetch (atomic, retried, size-bounded)
+into a cache folder keyed by URL, shared between experiments. Members are streamed out of
+archives by archives.py, which refuses unsafe members. Outputs are written to temporary
+files and renamed into place only when every side is complete and the sides have equally
+many lines: a failure leaves no output and no temporary file. A compressed download must
 decompress to its end (a cut or damaged file fails, naming the dataset and URL), to at most
-the download limit (--max-bytes), in lines of at most MAX_LINE characters: a decompression
-bomb stops at the bound instead of filling memory or disk.
+the download limit (--max-bytes: config downloads.max-bytes), in lines of at most MAX_LINE
+characters: a decompression bomb stops at the bound instead of filling memory or disk.
 
-The functions used while Snakemake builds its DAG (split_name, dataset_stem,
-check_dataset) are pure: no file or network access.
+The name grammar used while Snakemake builds its DAG (split_name, dataset_stem,
+check_dataset...) is mtdistill.data.names: pure, no file or network access.
 
 Usage:
   importers.py --dataset NAME --langs xx [yy] --outputs F [F] --cache-dir D
-               [--mirrors JSON] [--max-bytes N] [--retries N] [--timeout S]
+               --max-bytes N --retries N --timeout S [--mirrors JSON]
+(the limits are config `downloads`, which the rules always pass)
 """
 
 from __future__ import annotations
@@ -39,216 +40,30 @@ import json
 import logging
 import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from mtdistill.data import archives
-from mtdistill.data import download
+from mtdistill.common import errors, http, urls
+from mtdistill.common.errors import DownloadError, ImporterError, PipelineError
 from mtdistill.common.textio import (LimitExceeded, atomic_path, read_lines, scan, scratch_dir,
-                    stream_lines)
+                                     stream_lines)
+from mtdistill.data import archives
+# The name grammar (mtdistill.data.names), re-exported: callers know these as importers.<name>.
+from mtdistill.data.names import (FLORES_CODES, FLORES_SPLITS, IMPORTERS, MIRRORS,  # noqa: F401
+                                  check_dataset, check_mirrors, check_name, dataset_stem,
+                                  flores_code, sacrebleu_direction, sacrebleu_pairs, split_name)
 
 log = logging.getLogger("importers")
 
-IMPORTERS = ("toy", "local", "opus", "mtdata", "sacrebleu", "flores", "news-crawl", "url")
-# Importers downloading from a configurable base URL, and their defaults. mtdata and
-# sacrebleu take their URLs from the libraries' indexes; a mirror for them holds each file
-# at {mirror}/{host}/{path} of its original URL.
-MIRRORS = {
-    "opus": "https://object.pouta.csc.fi",
-    "flores": "https://dl.fbaipublicfiles.com/nllb",
-    "news-crawl": "https://data.statmt.org",
-    "mtdata": None,
-    "sacrebleu": None,
-}
-MAX_BYTES = 200 << 30  # per download, extracted member and decompressed file, unless configured
 # Longest line accepted from a download, in characters. A sentence corpus never comes close
 # (Marian's max-length filters at a few hundred tokens); a longer one is a decompression bomb
 # or not a line-per-sentence file, and would be held whole in memory.
 MAX_LINE = 1 << 20
-# Characters no dataset name may hold (shell and quoting metacharacters, whitespace).
-FORBIDDEN = re.compile(r"[\s'\"`;$|&<>\\]")
-STEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-# FLORES-200 codes of common languages, by ISO 639-1 and 639-3 code.
-FLORES_CODES = {
-    "af": "afr_Latn", "am": "amh_Ethi", "ar": "arb_Arab", "az": "azj_Latn", "be": "bel_Cyrl",
-    "bg": "bul_Cyrl", "bn": "ben_Beng", "bs": "bos_Latn", "ca": "cat_Latn", "cs": "ces_Latn",
-    "cy": "cym_Latn", "da": "dan_Latn", "de": "deu_Latn", "el": "ell_Grek", "en": "eng_Latn",
-    "es": "spa_Latn", "et": "est_Latn", "eu": "eus_Latn", "fa": "pes_Arab", "fi": "fin_Latn",
-    "fr": "fra_Latn", "ga": "gle_Latn", "gl": "glg_Latn", "gu": "guj_Gujr", "he": "heb_Hebr",
-    "hi": "hin_Deva", "hr": "hrv_Latn", "hu": "hun_Latn", "hy": "hye_Armn", "id": "ind_Latn",
-    "is": "isl_Latn", "it": "ita_Latn", "ja": "jpn_Jpan", "ka": "kat_Geor", "kk": "kaz_Cyrl",
-    "km": "khm_Khmr", "kn": "kan_Knda", "ko": "kor_Hang", "ky": "kir_Cyrl", "lt": "lit_Latn",
-    "lv": "lvs_Latn", "mk": "mkd_Cyrl", "ml": "mal_Mlym", "mn": "khk_Cyrl", "mr": "mar_Deva",
-    "ms": "zsm_Latn", "mt": "mlt_Latn", "my": "mya_Mymr", "nb": "nob_Latn", "ne": "npi_Deva",
-    "nl": "nld_Latn", "nn": "nno_Latn", "no": "nob_Latn", "pa": "pan_Guru", "pl": "pol_Latn",
-    "ps": "pbt_Arab", "pt": "por_Latn", "ro": "ron_Latn", "ru": "rus_Cyrl", "si": "sin_Sinh",
-    "sk": "slk_Latn", "sl": "slv_Latn", "sq": "als_Latn", "sr": "srp_Cyrl", "sv": "swe_Latn",
-    "sw": "swh_Latn", "ta": "tam_Taml", "te": "tel_Telu", "tg": "tgk_Cyrl", "th": "tha_Thai",
-    "tl": "tgl_Latn", "tr": "tur_Latn", "uk": "ukr_Cyrl", "ur": "urd_Arab", "uz": "uzn_Latn",
-    "vi": "vie_Latn", "zh": "zho_Hans", "zh_hans": "zho_Hans", "zh_hant": "zho_Hant",
-    "zh_tw": "zho_Hant", "zh_cn": "zho_Hans", "pt_br": "por_Latn",
-}
-FLORES_CODES |= {code.split("_")[0]: code for code in set(FLORES_CODES.values())}
-FLORES_SPLITS = ("dev", "devtest")
-
-
-class ImporterError(Exception):
-    """A dataset that cannot be imported; the message names it and says what to do."""
 
 
 class CorruptDownload(ImporterError):
     """A downloaded file that cannot be read (cut, damaged, wrong checksum)."""
-
-
-# ---------------------------------------------------------------------------------------
-# Names (pure: used at DAG time)
-
-
-def split_name(name: str) -> tuple[str, str]:
-    """(importer, rest) of a dataset name: 'opus_ELRC-3075/v1' -> ('opus', 'ELRC-3075/v1')."""
-    for importer in IMPORTERS:
-        if name.startswith(importer + "_") and len(name) > len(importer) + 1:
-            return importer, name[len(importer) + 1:]
-    raise ImporterError(
-        f"dataset {name!r}: unknown importer prefix: use one of "
-        + ", ".join(f"{i}_" for i in IMPORTERS)
-    )
-
-
-def check_name(name: str) -> None:
-    """The checks the config schema also makes, for callers that bypass it."""
-    if FORBIDDEN.search(name):
-        raise ImporterError(f"dataset {name!r}: whitespace, quotes and shell metacharacters "
-                            "are not allowed in dataset names")
-    if ".." in name.split("/"):
-        raise ImporterError(f"dataset {name!r}: a '..' path component is not allowed")
-    split_name(name)
-
-
-def dataset_stem(name: str) -> str:
-    """A file stem for a dataset name, safe in paths and shell commands.
-
-    toy_/local_ names are their own stems; other names get every character outside
-    [A-Za-z0-9_.-] replaced by '_'; url_ names become url_{sha256 of the URL}_{tail}.
-    """
-    importer, rest = split_name(name)
-    if importer == "url":
-        digest = hashlib.sha256(rest.encode("utf-8")).hexdigest()[:12]
-        try:
-            path = urlsplit(rest).path
-        except ValueError:  # not a URL ("http://[bad/"): check_dataset says so, by name
-            path = re.split(r"[?#]", rest, maxsplit=1)[0]
-        tail = path.rsplit("/", 1)[-1].replace("[LANG]", "LANG")
-        tail = re.sub(r"\.(zst|gz)$", "", tail)
-        tail = re.sub(r"[^A-Za-z0-9_.-]+", "_", tail).strip("._-")[:40]
-        return f"url_{digest}" + (f"_{tail}" if tail else "")
-    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    stem = re.sub(r"\.{2,}", "_", stem)  # no '..' even inside a stem
-    if not STEM.fullmatch(stem):
-        raise ImporterError(f"dataset {name!r} gives no usable file name")
-    return stem
-
-
-def flores_code(lang: str, name: str = "flores") -> str:
-    if re.fullmatch(r"[a-z]{3}_[A-Z][a-z]{3}", lang):
-        return lang  # already a FLORES-200 code
-    code = FLORES_CODES.get(lang.lower())
-    if not code:
-        raise ImporterError(
-            f"dataset {name}: no FLORES-200 code known for language {lang!r}: use the FLORES "
-            "code itself (like eng_Latn) as the language, or import the files with url_ "
-            "or local_"
-        )
-    return code
-
-
-def sacrebleu_pairs(testset: str, name: str) -> dict:
-    from sacrebleu.dataset import DATASETS
-
-    if testset not in DATASETS:
-        raise ImporterError(f"dataset {name}: sacrebleu has no test set {testset!r}; it has "
-                            + ", ".join(sorted(DATASETS)))
-    return DATASETS[testset].langpairs
-
-
-def sacrebleu_direction(testset: str, langs: list[str], name: str) -> tuple[str, bool]:
-    """(sacrebleu language pair, whether its sides are swapped) for langs."""
-    pairs = sacrebleu_pairs(testset, name)
-    if len(langs) == 2:
-        forward, backward = f"{langs[0]}-{langs[1]}", f"{langs[1]}-{langs[0]}"
-        if forward in pairs:
-            return forward, False
-        if backward in pairs:
-            return backward, True
-    else:  # one side of any pair holding the language
-        for pair in pairs:
-            left, right = pair.split("-", 1)
-            if langs[0] in (left, right):
-                return pair, langs[0] == right
-    raise ImporterError(
-        f"dataset {name}: sacrebleu test set {testset} has no {'-'.join(langs)} data; its "
-        f"pairs are {', '.join(sorted(pairs))}"
-    )
-
-
-def check_dataset(name: str, langs: list[str]) -> None:
-    """Raise ImporterError for a dataset that cannot give `langs` (1 = mono, 2 = parallel)."""
-    check_name(name)
-    importer, rest = split_name(name)
-    if importer == "news-crawl":
-        if len(langs) != 1:
-            raise ImporterError(f"dataset {name}: news-crawl is monolingual: list it under "
-                                "datasets.mono-src or datasets.mono-trg")
-        if not re.fullmatch(r"news\.\d{4}", rest):
-            raise ImporterError(f"dataset {name}: expected news-crawl_news.YEAR, like "
-                                "news-crawl_news.2021")
-    elif importer == "flores":
-        if rest not in FLORES_SPLITS:
-            raise ImporterError(f"dataset {name}: FLORES-200 splits are flores_dev and "
-                                "flores_devtest")
-        for lang in langs:
-            flores_code(lang, name)
-    elif importer == "sacrebleu":
-        sacrebleu_direction(rest, langs, name)
-    elif importer == "opus":
-        if not re.fullmatch(r"[^/]+/[^/]+", rest):
-            raise ImporterError(f"dataset {name}: expected opus_CORPUS/VERSION, like "
-                                "opus_ELRC-3075/v1")
-        if len(langs) != 2:
-            raise ImporterError(f"dataset {name}: OPUS moses downloads are per language pair: "
-                                "list it under datasets.train (or use url_ with the file of "
-                                "one language as monolingual data)")
-    elif importer == "mtdata":
-        parts = rest.split("-")
-        if len(parts) not in (4, 5) or not all(parts):
-            raise ImporterError(f"dataset {name}: expected mtdata_GROUP-NAME-VERSION-L1[-L2], "
-                                "like mtdata_Statmt-news_commentary-16-deu-eng "
-                                "(see `mtdata list`)")
-    elif importer == "url":
-        try:
-            download.resolve(rest)
-        except download.DownloadError as err:
-            # The error's own text already hides credentials; the name must not repeat them.
-            raise ImporterError(f"dataset url_{download.redact(rest)}: {err}") from None
-        if len(langs) == 2 and "[LANG]" not in rest:
-            raise ImporterError(f"dataset {name}: a parallel url_ dataset needs [LANG] in the "
-                                "URL, standing for each language code")
-
-
-def check_mirrors(mirrors: dict | None) -> None:
-    """Refuse mirrors (datasets.mirrors) that cannot be used or would leak: user:password@
-    would be printed with every import command (Snakemake shows them) and logged."""
-    for importer, url in (mirrors or {}).items():
-        if importer not in MIRRORS:
-            raise ImporterError(f"datasets.mirrors.{importer}: no importer {importer!r}; "
-                                f"mirrors are for {', '.join(MIRRORS)}")
-        try:
-            download.resolve(url)
-        except download.DownloadError as err:  # its text already hides credentials
-            raise ImporterError(f"datasets.mirrors.{importer}: {err}") from None
 
 
 def mirrored(url: str, mirror: str | None) -> str:
@@ -257,7 +72,7 @@ def mirrored(url: str, mirror: str | None) -> str:
         return url
     parts = urlsplit(url)
     tail = parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")
-    return download.join(mirror, tail)
+    return urls.join(mirror, tail)
 
 
 # ---------------------------------------------------------------------------------------
@@ -268,8 +83,8 @@ class Context:
     """Where and how one dataset is imported."""
 
     def __init__(self, name: str, cache_dir: str, mirrors: dict | None = None,
-                 max_bytes: int = MAX_BYTES, retries: int = 4, timeout: float = 60,
-                 backoff: float = 1.0):
+                 max_bytes: int | None = None, retries: int = http.RETRIES,
+                 timeout: float = http.TIMEOUT, backoff: float = http.BACKOFF):
         check_mirrors(mirrors)
         self.name, self.cache_dir = name, cache_dir
         self.mirrors = {**MIRRORS, **(mirrors or {})}
@@ -288,8 +103,8 @@ class Context:
         base = re.sub(r"[^A-Za-z0-9_.-]+", "_", base).lstrip(".") or "download"
         dest = os.path.join(self.cache_dir, key, base)
         try:
-            download.fetch(url, dest, max_bytes=self.max_bytes, **self.net)
-        except download.DownloadError as err:
+            http.fetch(url, dest, max_bytes=self.max_bytes, **self.net)
+        except DownloadError as err:
             raise ImporterError(f"dataset {self.name}: download failed: {err}") from None
         self.fetched.append(dest)
         self.urls[dest] = url
@@ -297,7 +112,7 @@ class Context:
 
     def what(self, path: str) -> str:
         """How messages name a file: its URL when it was downloaded."""
-        return f"dataset {self.name}: " + download.redact(self.urls.get(path, path))
+        return f"dataset {self.name}: " + urls.redact(self.urls.get(path, path))
 
     def unreadable(self, path: str, err: Exception) -> ImporterError:
         """The error for a file that cannot be read to its end within the bounds."""
@@ -353,7 +168,7 @@ def opus_sources(rest: str, langs: list[str], ctx: Context) -> list[Iterator[str
 
 
 def flores_sources(split: str, langs: list[str], ctx: Context) -> list[Iterator[str]]:
-    url = download.join(ctx.base("flores"), "flores200_dataset.tar.gz")
+    url = urls.join(ctx.base("flores"), "flores200_dataset.tar.gz")
     path = ctx.fetch(url)
     members = [f"flores200_dataset/{split}/{flores_code(lang, ctx.name)}.{split}" for lang in langs]
     return [_member_lines(path, member, ctx) for member in members]
@@ -458,7 +273,7 @@ def mtdata_entry(did_text: str, name: str):
 
 def mtdata_sources(did_text: str, langs: list[str], ctx: Context,
                    tmp: str) -> list[Iterator[str]]:
-    """Resolve through mtdata's index, fetch through download.fetch, parse with mtdata's
+    """Resolve through mtdata's index, fetch through http.fetch, parse with mtdata's
     parsers (tsv, tmx, sgm, ...) on safely extracted members."""
     from mtdata.iso.bcp47 import bcp47
     from mtdata.parser import Parser
@@ -564,9 +379,12 @@ def _batches(rows: Iterator[tuple], size: int = 10000) -> Iterator[list[tuple]]:
 
 
 def import_dataset(name: str, langs: list[str], outputs: list[str], cache_dir: str,
-                   mirrors: dict | None = None, max_bytes: int = MAX_BYTES,
-                   retries: int = 4, timeout: float = 60, backoff: float = 1.0) -> int:
-    """Import `name` in `langs` to `outputs` (.zst); return the line count."""
+                   mirrors: dict | None = None, max_bytes: int | None = None,
+                   retries: int = http.RETRIES, timeout: float = http.TIMEOUT,
+                   backoff: float = http.BACKOFF) -> int:
+    """Import `name` in `langs` to `outputs` (.zst); return the line count. Downloads,
+    extracted members and decompressed files are bounded by `max_bytes` (None: unbounded;
+    the workflow passes downloads.max-bytes)."""
     import zstandard
 
     if len(langs) != len(outputs) or len(langs) not in (1, 2):
@@ -619,24 +437,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", required=True)
     parser.add_argument("--mtdata-dir", help="where mtdata keeps its index ($MTDATA)")
     parser.add_argument("--mirrors", default="{}", help="JSON: importer -> base URL")
-    parser.add_argument("--max-bytes", type=int, default=MAX_BYTES)
-    parser.add_argument("--retries", type=int, default=4)
-    parser.add_argument("--timeout", type=float, default=60)
+    # The limits of config `downloads`: required, the schema holds their defaults.
+    parser.add_argument("--max-bytes", type=int, required=True)
+    parser.add_argument("--retries", type=int, required=True)
+    parser.add_argument("--timeout", type=float, required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.mtdata_dir:
         os.environ["MTDATA"] = os.path.abspath(args.mtdata_dir)
     try:
         import_dataset(args.dataset, args.langs, args.outputs, args.cache_dir,
                        json.loads(args.mirrors), args.max_bytes, args.retries, args.timeout)
-    except (ImporterError, archives.ArchiveError, download.DownloadError) as err:
-        message = str(err)
-        if args.dataset not in message:
-            message = f"dataset {args.dataset}: {message}"
-        log.error("%s", message)
-        return 1
+    except PipelineError as err:  # every message names the dataset
+        if args.dataset in str(err):
+            raise
+        raise ImporterError(f"dataset {args.dataset}: {err}") from None
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    errors.run_main(main)

@@ -35,20 +35,23 @@ import argparse
 import contextlib
 import gzip
 import itertools
+import logging
 import math
 import operator
 import os
 import random
 import resource
-import sys
 import zlib
-from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 import numpy as np
 import zstandard
 
+from mtdistill.common import diskspace, errors
+from mtdistill.common.errors import InputError
 from mtdistill.common.textio import ZSTD_LEVEL, LineCountMismatch, atomic_path, scratch_dir
+
+log = logging.getLogger("merge")
 
 MAX_BUCKETS = 4096
 SEPARATOR = b"\t"  # cleaned text never holds a tab
@@ -74,8 +77,8 @@ def read_blocks(path: str, forbid_tab: bool = False) -> Iterator[list[bytes]]:
     with _open_binary(path) as handle:
         while data := handle.read(BLOCK):
             if forbid_tab and SEPARATOR in data:  # one scan a block, not one a line
-                raise SystemExit(
-                    f"merge: a line of {path} holds a tab: merge cleaned data (scripts/clean.py "
+                raise InputError(
+                    f"merge: a line of {path} holds a tab: merge cleaned data (scripts/mtdistill/data/clean.py "
                     "turns tabs into spaces)"
                 )
             lines = (rest + data).split(b"\n")
@@ -331,6 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--bucket-mb", type=int, default=64)
     p.add_argument("--tmp-dir", default=None, help="bucket files (default: next to --src-out)")
+    diskspace.add_console_option(p)
     args = p.parse_args(argv)
     parallel = bool(args.trg_in)
     if parallel != bool(args.trg_out):
@@ -341,6 +345,9 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--exclude applies to monolingual data")
     if not parallel and args.dedup == "source":
         p.error("--dedup source needs parallel data")
+    # First, before anything is written: warn when the disk looks too small for this.
+    diskspace.job_check("merge", args.src_in + (args.trg_in or []) + args.exclude, args.src_out,
+                        args.console_fd)
     tmp_dir = args.tmp_dir or os.path.dirname(os.path.abspath(args.src_out))
     os.makedirs(tmp_dir, exist_ok=True)
     n_buckets = bucket_count(args.src_in + (args.trg_in or []) + args.exclude, args.bucket_mb)
@@ -369,13 +376,12 @@ def main(argv: list[str] | None = None) -> None:
                       by_source=args.dedup == "source", shuffle=args.shuffle,
                       max_lines=args.max_lines, exclude=exclude if args.exclude else (),
                       bucket_bytes=args.bucket_mb * 2**20)
-    print(
+    log.info(
         f"merge: {stats['input']} lines in, {stats['duplicates']} duplicates, {stats['excluded']}"
         f" in --exclude, {stats['sampled-out']} left out by sampling, {stats['output']} written;"
-        f" {n_buckets} bucket(s)",
-        file=sys.stderr,
+        f" {n_buckets} bucket(s)"
     )
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -17,14 +17,18 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import logging
 import shlex
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
+from mtdistill.common import errors
+from mtdistill.common.errors import InputError, ToolError
 from mtdistill.common.textio import atomic_write, read_pairs
+
+log = logging.getLogger("neural_filter")
 
 
 def _feed(proc: subprocess.Popen, src: str, trg: str, errors: list) -> None:
@@ -45,7 +49,7 @@ def _feed(proc: subprocess.Popen, src: str, trg: str, errors: list) -> None:
 def score_filter(src_in, trg_in, src_out, trg_out, command: str, threshold: float) -> dict:
     argv = shlex.split(command)
     if not argv or not shutil.which(argv[0]):
-        raise SystemExit(
+        raise ToolError(
             f"neural_filter: `{argv[0] if argv else command}` is not on PATH: install it "
             "(bicleaner-ai: pip install bicleaner-ai) or set cleaning.bicleaner.enabled: false"
         )
@@ -65,7 +69,7 @@ def score_filter(src_in, trg_in, src_out, trg_out, command: str, threshold: floa
                 try:
                     score = float(line.rstrip("\n").rsplit("\t", 1)[-1])
                 except ValueError:
-                    raise SystemExit(
+                    raise ToolError(
                         f"neural_filter: line {counts['input']} of `{command}`'s output is "
                         f"{line.rstrip()!r}, not a score"
                     ) from None
@@ -89,9 +93,9 @@ def score_filter(src_in, trg_in, src_out, trg_out, command: str, threshold: floa
             if errors:
                 raise errors[0]
             if status:
-                raise SystemExit(f"neural_filter: `{command}` exited with status {status}")
+                raise ToolError(f"neural_filter: `{command}` exited with status {status}")
             if mismatch:
-                raise SystemExit(
+                raise ToolError(
                     f"neural_filter: `{command}` wrote "
                     f"{'fewer' if line is missing else 'more'} score lines than the "
                     f"{src_in} / {trg_in} pairs it was given"
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     counts = score_filter(args.src_in, args.trg_in, args.src_out, args.trg_out, args.command, args.threshold)
     stats = json.loads(Path(args.stats_in).read_text(encoding="utf-8"))
     if stats.get("kept") != counts["input"]:
-        raise SystemExit(
+        raise InputError(
             f"neural_filter: {args.stats_in} counts {stats.get('kept')} kept pairs but "
             f"{args.src_in} holds {counts['input']}: rerun the rule-based cleaning"
         )
@@ -126,8 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     stats["kept"] = counts["kept"]
     with atomic_write(args.stats_out) as out:
         json.dump(stats, out, indent=1)  # in the order the filters applied, bicleaner last
-    print(json.dumps(counts, sort_keys=True), file=sys.stderr)
+    log.info("%s", json.dumps(counts, sort_keys=True))
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 from pathlib import Path
 
+from mtdistill.common import errors
 from mtdistill.common.textio import write_lines
 
 CATEGORIES = {"det": 4, "adj": 30, "noun": 80, "verb": 40, "adv": 12}
@@ -112,4 +112,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
-import sys
 import tempfile
-from pathlib import Path
 from typing import Iterable
 
+from mtdistill.common import errors
 from mtdistill.common.textio import atomic_write, read_lines, read_pairs, scratch_dir
+
+log = logging.getLogger("alignments")
 
 Links = set[tuple[int, int]]
 NEIGHBOURS = [(-1, 0), (0, -1), (1, 0), (0, 1), (-1, -1), (-1, 1), (1, -1), (1, 1)]
@@ -134,8 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tmp-dir")
     args = p.parse_args(argv)
     n = align(args.src, args.trg, args.src_vocab, args.trg_vocab, args.output, args.tmp_dir, args.tok_outputs)
-    print(f"alignments: {n} sentence pairs aligned", file=sys.stderr)
+    log.info("%d sentence pairs aligned", n)
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

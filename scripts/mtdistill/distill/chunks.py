@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import logging
 import os
-import sys
-from pathlib import Path
 
 import zstandard
 
-from mtdistill.common.textio import atomic_dir, atomic_write, read_lines, read_text_blocks
+from mtdistill.common import diskspace, errors
+from mtdistill.common.errors import InputError
+from mtdistill.common.textio import (LineCountMismatch, atomic_dir, atomic_write, check_zst,
+                                     read_lines, read_text_blocks)
+
+log = logging.getLogger("chunks")
 
 
 def split(inputs: list[str], suffixes: list[str], out_dir: str, lines: int) -> int:
@@ -32,7 +36,7 @@ def split(inputs: list[str], suffixes: list[str], out_dir: str, lines: int) -> i
             if not rows:
                 break
             if any(missing in row for row in rows):
-                raise SystemExit(f"line counts differ between {', '.join(inputs)}")
+                raise LineCountMismatch(f"line counts differ between {', '.join(inputs)}")
             for column, suffix in enumerate(suffixes):
                 path = os.path.join(tmp_dir, f"{n_chunks:05d}.{suffix}")
                 with open(path, "w", encoding="utf-8", newline="\n") as out:
@@ -55,13 +59,13 @@ def join(inputs: list[str], output: str) -> int:
                     out.write(block)
                     n += block.count("\n")
             except UnicodeDecodeError as err:
-                raise SystemExit(
+                raise InputError(
                     f"{path} is not UTF-8 text ({err.reason}: byte 0x{err.object[err.start]:02x}): "
                     "convert it to UTF-8, e.g. with iconv"
                 ) from None
             except (zstandard.ZstdError, EOFError, OSError) as err:
                 # OSError covers gzip's BadGzipFile; a missing file is named as well.
-                raise SystemExit(
+                raise InputError(
                     f"{path} cannot be read ({err}): check that it is complete and that its "
                     "suffix (.zst, .gz or none) matches its compression"
                 ) from None
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--suffixes", nargs="+", required=True)
     s.add_argument("--out-dir", required=True)
     s.add_argument("--lines", type=int, required=True)
+    diskspace.add_console_option(s)
     j = sub.add_parser("join")
     j.add_argument("--inputs", nargs="*", default=[])
     j.add_argument("--output", required=True)
@@ -88,20 +93,20 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "split":
         if len(args.inputs) != len(args.suffixes):
             p.error("one suffix per input")
+        # First, before anything is written: warn when the disk looks too small for this.
+        diskspace.job_check("split", args.inputs, args.out_dir, args.console_fd)
         n = split(args.inputs, args.suffixes, args.out_dir, args.lines)
-        print(f"split into {n} chunk(s) of up to {args.lines} lines", file=sys.stderr)
+        log.info("split into %d chunk(s) of up to %d lines", n, args.lines)
     else:
         if args.verify:
-            from mtdistill.data.download import DownloadError, check_zst
-
             for path in (p for p in args.inputs if p.endswith(".zst")):
                 try:
                     check_zst(path)
-                except DownloadError as err:
-                    raise SystemExit(f"{err}: re-create the file, e.g. zstd -c FILE > {path}") from None
+                except InputError as err:
+                    raise InputError(f"{err}: re-create the file, e.g. zstd -c FILE > {path}") from None
         n = join(args.inputs, args.output)
-        print(f"joined {len(args.inputs)} file(s), {n} lines", file=sys.stderr)
+        log.info("joined %d file(s), %d lines", len(args.inputs), n)
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
-import sys
-from pathlib import Path
 
+from mtdistill.common import errors
 from mtdistill.common.textio import atomic_write, read_lines, read_pairs
+
+log = logging.getLogger("filter_scores")
 
 BINS = 100_000
 
@@ -77,8 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     stats = {"input": total, "kept": kept, "dropped": total - kept, "threshold": cut if math.isfinite(cut) else None}
     with atomic_write(args.stats) as out:
         json.dump(stats, out, indent=1)
-    print(f"filter: kept {kept}/{total} (threshold {cut})", file=sys.stderr)
+    log.info("filter: kept %d/%d (threshold %s)", kept, total, cut)
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -8,12 +8,9 @@ tell how well each translation explains its source.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-from mtdistill.common import marian
-from mtdistill.common.textio import atomic_path, scratch_dir
-from mtdistill.train.train import decompress
+from mtdistill.common import errors, marian
+from mtdistill.common.textio import atomic_path, plain_copy, scratch_dir
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     with scratch_dir(args.output) as tmp, atomic_path(args.output) as out:
         cmd = marian.command(args.marian)
         cmd += ["--model", args.model, "--vocabs", *args.vocabs]
-        cmd += ["--train-sets", decompress(args.src, tmp), decompress(args.trg, tmp)]
+        cmd += ["--train-sets", plain_copy(args.src, tmp), plain_copy(args.trg, tmp)]
         cmd += ["--normalize", "--mini-batch", "64", "--maxi-batch", "100", "--quiet"]
         cmd += marian.device_args(args.devices, args.threads, args.workspace, log=log)
         with open(out, "w", encoding="utf-8") as handle:
@@ -41,4 +38,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

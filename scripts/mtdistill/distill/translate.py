@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import sys
-from pathlib import Path
 from typing import Iterator
 
-from mtdistill.common import marian
-from mtdistill.common.textio import atomic_write, open_read, read_lines, scratch_dir
+from mtdistill.common import errors, marian
+from mtdistill.common.textio import atomic_write, plain_copy, read_lines, scratch_dir
 
 
 def read_nbest(path: str) -> Iterator[list[str]]:
@@ -44,21 +41,12 @@ def select_best(nbest: Iterator[list[str]], references: Iterator[str]) -> Iterat
         yield hyps[max(range(len(hyps)), key=scores.__getitem__)]
 
 
-def plain_input(path: str, tmp_dir: str) -> str:
-    if not path.endswith(".zst"):
-        return path
-    out = os.path.join(tmp_dir, "input.txt")
-    with open_read(path) as src, open(out, "w", encoding="utf-8") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    return out
-
-
 def translate(args, log) -> None:
     preset, options = marian.split_preset(args.options, None)
     # Marian's plain input and raw (n-best) output: next to the output, gone on exit, and
     # removed by the next run if this one is killed.
     with scratch_dir(args.output) as tmp:
-        source = plain_input(args.input, tmp)
+        source = plain_copy(args.input, tmp)
         raw_out = os.path.join(tmp, "output.txt")
         cmd = marian.command(args.marian) + preset
         cmd += ["--models", *args.models, "--vocabs", *args.vocabs]
@@ -104,4 +92,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

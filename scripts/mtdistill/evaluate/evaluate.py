@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 from pathlib import Path
 
-from mtdistill.common.textio import atomic_write, read_lines
+from mtdistill.common import errors
+from mtdistill.common.textio import LineCountMismatch, atomic_write, read_lines
+
+log = logging.getLogger("evaluate")
 
 
 def score(hyps_path: str, refs_path: str) -> dict[str, float]:
@@ -20,7 +23,7 @@ def score(hyps_path: str, refs_path: str) -> dict[str, float]:
 
     hyps, refs = list(read_lines(hyps_path)), list(read_lines(refs_path))
     if len(hyps) != len(refs):
-        raise SystemExit(f"{hyps_path} has {len(hyps)} lines but {refs_path} has {len(refs)}")
+        raise LineCountMismatch(f"{hyps_path} has {len(hyps)} lines but {refs_path} has {len(refs)}")
     return {
         "bleu": round(BLEU().corpus_score(hyps, [refs]).score, 2),
         "chrf": round(CHRF().corpus_score(hyps, [refs]).score, 2),
@@ -38,7 +41,7 @@ def collect(paths: list[str], output: str) -> None:
     table = pd.DataFrame(rows, columns=["model", "dataset", "metric", "score"])
     with atomic_write(output) as out:
         table.to_csv(out, index=False)
-    print(table.pivot_table(index=["model"], columns=["dataset", "metric"], values="score").to_string(), file=sys.stderr)
+    log.info("%s", table.pivot_table(index=["model"], columns=["dataset", "metric"], values="score").to_string())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -58,10 +61,10 @@ def main(argv: list[str] | None = None) -> None:
         record = {"model": args.model, "dataset": args.dataset, "metrics": score(args.hyps, args.refs)}
         with atomic_write(args.output) as out:
             json.dump(record, out, indent=1)
-        print(json.dumps(record), file=sys.stderr)
+        log.info("%s", json.dumps(record))
     else:
         collect(args.inputs, args.output)
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

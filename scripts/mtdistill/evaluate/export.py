@@ -8,16 +8,19 @@ import argparse
 import csv
 import hashlib
 import json
+import logging
 import os
 import shutil
-import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
 import yaml
 
+from mtdistill.common import errors
 from mtdistill.common.textio import atomic_path, atomic_write
+
+log = logging.getLogger("evaluate.export")
 
 
 def sha256(path: str) -> str:
@@ -70,7 +73,7 @@ def export(args) -> dict:
         "metrics": metrics,
         "provenance": json.loads(args.provenance),
         "versions": {pkg: version(pkg) for pkg in ("pymarian", "sentencepiece", "sacrebleu", "snakemake")},
-        "config_sha256": sha256(args.config) if args.config else None,
+        "config_sha256": args.config_sha256,
     }
     with atomic_write(out / "model.json") as handle:
         json.dump(record, handle, indent=1)
@@ -88,11 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--src", required=True)
     p.add_argument("--trg", required=True)
     p.add_argument("--provenance", default="{}", help="JSON: where each model came from")
-    p.add_argument("--config", help="the config file, hashed into model.json")
+    p.add_argument("--config-sha256", help="sha256 of the merged config that ran, for model.json")
     args = p.parse_args(argv)
     record = export(args)
-    print(f"exported {', '.join(record['files'])} to {args.out_dir}", file=sys.stderr)
+    log.info("exported %s to %s", ", ".join(record["files"]), args.out_dir)
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -13,14 +13,16 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
+import logging
 from pathlib import Path
 
+from mtdistill.common import errors
+from mtdistill.common.errors import UsageError
+from mtdistill.data.filters import MONO_FILTERS, PARALLEL_FILTERS
 from mtdistill.report import html as report_html
 
-# clean.py applies its filters in this order; a line dropped by one never reaches the next.
-PARALLEL_FILTERS = ["empty", "too-short", "too-long", "length-ratio", "identical"]
-MONO_FILTERS = ["empty", "too-short", "too-long"]
+log = logging.getLogger("report.data")
+
 BLOCK = 1 << 20
 
 
@@ -52,7 +54,7 @@ def parse_pairs(items: list[str] | None, what: str) -> list[tuple[str, str]]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise SystemExit(f"{what} takes NAME=PATH, got {item!r}")
+            raise UsageError(f"{what} takes NAME=PATH, got {item!r}")
         pairs.append((key, value))
     return pairs
 
@@ -68,8 +70,8 @@ def cleaning_rows(stats: list[tuple[str, str]]) -> list[dict]:
     for kind, path in stats:
         counts = json.loads(Path(path).read_text(encoding="utf-8"))
         filters = MONO_FILTERS if kind.startswith("mono") else PARALLEL_FILTERS
-        # Newer filters (numbers, script, langid, bicleaner) in the order the statistics
-        # list them, which is the order they were applied in.
+        # The cleaning applies its filters in this order (a line dropped by one never
+        # reaches the next); others (bicleaner) follow in the order the statistics list them.
         unknown = [k for k in counts if k not in {"input", "kept", *filters}]
         left = counts.get("input", 0)
         row = {"dataset": dataset_name(path), "kind": kind, "input": left, "after": {}, "dropped": {}}
@@ -114,7 +116,7 @@ def write_table(data: dict, path: str, filter_share: float | None) -> None:
             ).set_index("dataset")
             parts.append(f"<h2>{label}: lines left after each cleaning filter</h2>\n" + report_html.table(table))
         parts.append(
-            '<p class="note">Filters apply in this order (<code>scripts/clean.py</code>): empty '
+            '<p class="note">Filters apply in this order (<code>scripts/mtdistill/data/clean.py</code>): empty '
             "side, fewer than <code>cleaning.min-words</code> words, more than "
             "<code>cleaning.max-words</code>, length ratio above "
             "<code>cleaning.max-length-ratio</code>, source identical to target (the last two "
@@ -216,8 +218,8 @@ def main(argv: list[str] | None = None) -> None:
 
         with atomic_write(args.json) as out:
             json.dump(data, out, indent=1)
-    print(json.dumps({"corpora": data["corpora"], "filter": data["filter"]}), file=sys.stderr)
+    log.info("%s", json.dumps({"corpora": data["corpora"], "filter": data["filter"]}))
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

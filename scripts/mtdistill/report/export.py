@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from mtdistill.common import errors
+from mtdistill.common.errors import ToolError, UsageError
 from mtdistill.report import html as report_html
 from mtdistill.common.textio import atomic_write, open_read
+
+log = logging.getLogger("report.export")
 
 TOTAL_TIME = re.compile(r"Total time: ([\d.]+)s wall")
 
@@ -57,7 +61,7 @@ def decode_once(marian: list[str], decoder: str, source: str, output: str, threa
     result = subprocess.run(cmd, capture_output=True, text=True)
     process = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"decoding failed ({result.returncode}): {' '.join(cmd)}\n{result.stderr[-3000:]}")
+        raise ToolError(f"decoding failed ({result.returncode}): {' '.join(cmd)}\n{result.stderr[-3000:]}")
     match = TOTAL_TIME.search(result.stderr)
     return (float(match.group(1)) if match else process), process
 
@@ -137,9 +141,9 @@ def speed(args) -> dict:
         for item in args.test:
             name, sep, path = item.partition("=")
             if not sep:
-                raise SystemExit(f"--test takes NAME=PATH, got {item!r}")
+                raise UsageError(f"--test takes NAME=PATH, got {item!r}")
             speeds.append(measure(args.marian, args.decoder, name, path, args.threads, args.repeats, tmp))
-            print(json.dumps(speeds[-1]), file=sys.stderr)
+            log.info("%s", json.dumps(speeds[-1]))
     record = {"threads": args.threads, "repeats": args.repeats, "cpu": cpu_name(), "speed": speeds}
     with atomic_write(args.output) as out:
         json.dump(record, out, indent=1)
@@ -170,4 +174,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

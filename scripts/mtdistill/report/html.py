@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import html
 import os
-import sys
-from pathlib import Path
 
 from mtdistill.common.textio import atomic_write
 

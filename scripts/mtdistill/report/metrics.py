@@ -8,10 +8,13 @@ first as the floor every model must beat.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+import logging
 
+from mtdistill.common import errors
+from mtdistill.common.errors import InputError
 from mtdistill.report import html as report_html
+
+log = logging.getLogger("report.metrics")
 
 METRIC_NAMES = {"bleu": "BLEU", "chrf": "chrF"}
 
@@ -23,7 +26,7 @@ def read_metrics(path: str):
     frame = pd.read_csv(path)
     missing = {"model", "dataset", "metric", "score"} - set(frame.columns)
     if missing:
-        raise SystemExit(f"{path}: missing column(s) {', '.join(sorted(missing))}")
+        raise InputError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
     order = list(dict.fromkeys(frame["model"]))
     if "baseline-copy" in order:
         order = ["baseline-copy"] + [m for m in order if m != "baseline-copy"]
@@ -87,8 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     frame = read_metrics(args.metrics)
     write_table(frame, args.table, args.metrics)
     plot(frame, args.plot)
-    print(wide(frame).to_string(), file=sys.stderr)
+    log.info("%s", wide(frame).to_string())
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import logging
 from pathlib import Path
 
+from mtdistill.common import errors
 from mtdistill.report import html as report_html
 from mtdistill.common.textio import atomic_write
+
+log = logging.getLogger("report.provenance")
 
 MODES = {
     "train": "trained here",
@@ -83,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     write_page(rows, inputs, args.table)
     with atomic_write(args.json) as out:
         json.dump({"models": rows, "inputs": inputs}, out, indent=1)
-    print(json.dumps(rows), file=sys.stderr)
+    log.info("%s", json.dumps(rows))
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -6,7 +6,8 @@ logs of any size work. A training resumed after an interruption appends to the s
 and repeats the updates after its last checkpoint: the later value of an update wins.
 
 `curves` writes one model's plot, its points (CSV) and a summary (JSON); `summary` joins the
-summaries of several models into one HTML table.
+summaries of several models into one HTML table, with the wall time and peak memory of each
+training job from its Snakemake benchmark file.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
+import logging
 import os
 import re
-import sys
 from datetime import datetime
 from pathlib import Path
 
+from mtdistill.common import errors
 from mtdistill.report import html as report_html
 from mtdistill.common.textio import atomic_write
+
+log = logging.getLogger("report.training")
 
 _STAMP = r"^\[(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\]"
 # A number as Marian prints it, a diverged training's "nan", "-nan" and "inf" included.
@@ -219,7 +224,7 @@ def curves(args) -> dict:
     train_log = os.path.join(args.model_dir, "train.log")
     parsed = parse_logs(train_log, os.path.join(args.model_dir, "valid.log"))
     if not parsed["train"] and not parsed["valid"]:
-        print(f"warning: no training or validation lines in {train_log}", file=sys.stderr)
+        log.warning("no training or validation lines in %s", train_log)
     summary = summarize(args.name, args.mode, parsed, args.best_metric)
     plot(parsed, summary, args.plot)
     write_points(parsed, args.points)
@@ -228,7 +233,47 @@ def curves(args) -> dict:
     return summary
 
 
-def summary_table(paths: list[str], output: str) -> None:
+def read_benchmark(path: str) -> dict:
+    """A job's Snakemake benchmark file (TSV: a header, then a row per repetition, one
+    unless the rule asks for more): wall seconds, peak resident memory (MB), CPU seconds and
+    mean CPU load (%, 100: one core busy) of the last row. Values Snakemake could not
+    measure (NA, or - when none) are None."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if not rows:
+        raise ValueError(f"{path}: no benchmark row")
+
+    def number(key):
+        value = (rows[-1].get(key) or "").strip()
+        try:
+            return float(value)
+        except ValueError:  # NA, -, or the column is missing
+            return None
+
+    return {"seconds": number("s"), "max_rss_mb": number("max_rss"),
+            "cpu_seconds": number("cpu_time"), "mean_load": number("mean_load")}
+
+
+def jobs_table(models: list[str], benchmarks: list[str]) -> str:
+    """The training jobs' benchmarks as an HTML table, a row per model."""
+    import pandas as pd
+
+    rows = []
+    for model, path in zip(models, benchmarks, strict=True):
+        b = read_benchmark(path)
+        rows.append({
+            "model": model,
+            "job wall time": duration(b["seconds"]),
+            "CPU time": duration(b["cpu_seconds"]),
+            "mean CPU load (%)": b["mean_load"] if b["mean_load"] is not None else math.nan,
+            "peak memory (MB)": round(b["max_rss_mb"]) if b["max_rss_mb"] is not None else math.nan,
+        })
+    # object: a column of MB stays integers next to a missing (NaN, an empty cell) value.
+    frame = pd.DataFrame(rows, dtype=object).set_index("model")
+    return report_html.table(frame, float_format="{:.2f}")
+
+
+def summary_table(paths: list[str], output: str, benchmarks: list[str] | None = None) -> None:
     import pandas as pd
 
     rows = []
@@ -256,6 +301,16 @@ def summary_table(paths: list[str], output: str) -> None:
         "interrupted and resumed from its checkpoint. Wall time: first to last log line of each "
         "start.</p>\n" + report_html.table(frame, float_format="{:.4f}")
     )
+    if benchmarks:
+        body += (
+            "\n<h2>Training jobs</h2>\n"
+            '<p class="note">Snakemake\'s benchmark of each training job (its last attempt): '
+            "wall time from start to end, CPU time of all its processes, their mean CPU load "
+            "(100%: one core busy all along) and peak resident memory (RSS, MB), Marian "
+            "included; on GPU, device memory is not counted. Benchmarks of the other heavy jobs "
+            "(translation, scoring, merges, ...) are in <code>results/&lt;experiment&gt;/"
+            "benchmarks/</code>.</p>\n" + jobs_table(list(frame.index), benchmarks)
+        )
     report_html.write_page(output, "Training", body)
 
 
@@ -272,13 +327,15 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--summary", required=True, help="output JSON")
     s = sub.add_parser("summary", help="many models' summaries as one HTML table")
     s.add_argument("--inputs", nargs="+", required=True)
+    s.add_argument("--benchmarks", nargs="*", default=[],
+                   help="the training jobs' Snakemake benchmark files, in the order of --inputs")
     s.add_argument("--output", required=True)
     args = p.parse_args(argv)
     if args.command == "curves":
-        print(json.dumps(curves(args)), file=sys.stderr)
+        log.info("%s", json.dumps(curves(args)))
     else:
-        summary_table(args.inputs, args.output)
+        summary_table(args.inputs, args.output, args.benchmarks)
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
-from mtdistill.common import marian
-from mtdistill.common.textio import atomic_path, open_read, scratch_dir
+from mtdistill.common import diskspace, errors, marian
+from mtdistill.common.errors import ToolError
+from mtdistill.common.textio import atomic_path, plain_copy, scratch_dir
 
 CHECKPOINT_FILES = ("model.npz", "model.npz.optimizer.npz", "model.npz.progress.yml", "model.npz.yml")
 # Marian's update lines: "Ep. 1 : Up. 20 : Sen. 311 : Cost -nan * 335 @ ..." (or "Cost 5.64").
@@ -30,16 +29,6 @@ COST = re.compile(rb"\] Ep\. \d+ : Up\. (\d+) : .*? : Cost (\S+)")
 # Logged costs in a row that are nan or inf before Marian is stopped. Once the weights are
 # non-finite every later cost is too; a lone spike that recovers is let through.
 DIVERGED_AFTER = 3
-
-
-def decompress(path: str, tmp_dir: str) -> str:
-    """Marian reads plain or gzip text; give it plain copies of .zst corpora."""
-    if not path.endswith(".zst"):
-        return path
-    out = os.path.join(tmp_dir, os.path.basename(path)[: -len(".zst")])
-    with open_read(path) as src, open(out, "w", encoding="utf-8") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    return out
 
 
 def seed_checkpoint(pretrained: str, model_dir: Path, log) -> None:
@@ -164,7 +153,7 @@ class Divergence:
         """Once Marian ended well: fail if its last logged cost was not finite."""
         self.poll()
         if self.bad:
-            raise SystemExit(self.message())
+            raise ToolError(self.message())
 
 
 def select_final(model_dir: Path, metric: str, log) -> None:
@@ -173,7 +162,7 @@ def select_final(model_dir: Path, metric: str, log) -> None:
     if not chosen.exists():
         # Marian ended with exit code 0 without training (an option that makes it print and
         # exit, say): there is nothing to hand on, and no final.npz may appear.
-        raise SystemExit(
+        raise ToolError(
             f"Marian ended without writing a model in {model_dir} (no {best.name}, no "
             f"model.npz): see what it printed in this job's log and {model_dir / 'train.log'}, "
             "and check marian-args for options that stop it before training"
@@ -237,7 +226,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--workspace", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
+    diskspace.add_console_option(p)
     args = p.parse_args(argv)
+    # First, before anything is written: warn when the disk looks too small for this.
+    pretrained = [str(Path(args.pretrained) / "final.npz")] if args.pretrained else []
+    inputs = [args.train_src, args.train_trg, args.alignments, args.valid_src, args.valid_trg,
+              args.src_vocab, args.trg_vocab, *pretrained]
+    diskspace.job_check("train", inputs, args.model_dir, args.console_fd)
 
     log = marian.logger("train")
 
@@ -254,11 +249,11 @@ def main(argv: list[str] | None = None) -> None:
     # Plain copies of the corpora and Marian's shuffling files: removed on exit, and by the
     # next run if this one is killed.
     with scratch_dir(model_dir / "train") as tmp_dir:
-        train_files = [decompress(args.train_src, tmp_dir), decompress(args.train_trg, tmp_dir)]
-        args.alignments_plain = decompress(args.alignments, tmp_dir) if args.alignments else None
+        train_files = [plain_copy(args.train_src, tmp_dir), plain_copy(args.train_trg, tmp_dir)]
+        args.alignments_plain = plain_copy(args.alignments, tmp_dir) if args.alignments else None
         valid_files = []
         if args.valid_src and args.valid_trg:
-            valid_files = [decompress(args.valid_src, tmp_dir), decompress(args.valid_trg, tmp_dir)]
+            valid_files = [plain_copy(args.valid_src, tmp_dir), plain_copy(args.valid_trg, tmp_dir)]
         cmd = build_command(args, train_files, valid_files, tmp_dir, log)
         divergence = Divergence(model_dir / "train.log", model_dir)
         marian.run(cmd, watch=divergence)
@@ -267,4 +262,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)

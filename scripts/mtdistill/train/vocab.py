@@ -12,9 +12,8 @@ import argparse
 import itertools
 import os
 import shutil
-import sys
-from pathlib import Path
 
+from mtdistill.common import errors
 from mtdistill.common.textio import atomic_path, read_lines, scratch_dir
 
 
@@ -58,4 +57,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    errors.run_main(main)
