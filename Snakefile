@@ -1,5 +1,6 @@
 # Distillation of fast machine-translation students with Marian.
-# Stages live in rules/*.smk; config/config.yml is the embedded toy default.
+# Stages live in rules/*.smk; config/config.yml is the embedded toy default (used when
+# no --configfile is given).
 
 import os
 
@@ -8,8 +9,13 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# The embedded default; --configfile files given on the command line override it.
-configfile: os.path.join(workflow.basedir, "config", "config.yml")
+# The embedded default (the toy pair) applies only when no --configfile is given: a config
+# file given is complete on its own over the schema defaults, so nothing of the toy (its
+# datasets, its Marian presets) reaches a real pair unasked. Several files still layer
+# (later wins): `--configfile config/config.yml my-overlay.yml` builds on the toy.
+if not workflow.config_settings.configfiles:
+
+    configfile: os.path.join(workflow.basedir, "config", "config.yml")
 
 
 # `snakemake --report report.html`: this text, then the files rules/report.smk marks.
@@ -57,6 +63,8 @@ rule vocab:
 rule corpora:
     input:
         [corpus_file(k, lang) for k in CORPUS_KINDS for lang in (SRC, TRG)],
+        # Downloaded trios, checked against their corpus and the vocab (rules/alignments.smk).
+        TRIO_CHECKS,
         rules.merge_devset.output,
         REPORT_FOR["corpora"],
 

@@ -273,7 +273,9 @@ def planned_jobs(output: str) -> Counter:
 
 
 def real_args(work: Path, config: Path) -> list[str]:
-    return ["-s", str(SNAKEFILE), "-d", str(work), "--configfile", str(config), "-n"]
+    # An overlay of the toy (its languages and Marian settings): the default comes first.
+    return ["-s", str(SNAKEFILE), "-d", str(work), "--configfile", str(REPO / "config/config.yml"),
+            str(config), "-n"]
 
 
 def floor_args(floor: Path) -> list[str]:

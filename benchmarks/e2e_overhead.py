@@ -5,7 +5,7 @@
     python benchmarks/e2e_overhead.py --reuse .        # no run: the finished run in . (results/toy)
 
 The fresh run is the test configuration, exactly as documented:
-    snakemake -s Snakefile -d TMP --cores 2 --configfile tests/configs/tiny.yml
+    snakemake -s Snakefile -d TMP --cores 2 --configfile config/config.yml tests/configs/tiny.yml
 timed from start to exit. `--reuse DIR` reads a finished run instead: its newest complete
 Snakemake log under DIR/.snakemake/log and the job logs it names.
 
@@ -222,7 +222,7 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     try:
         cmd = [PY, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(work), "--cores", "2",
-               "--configfile", str(TINY)]
+               "--configfile", str(REPO / "config/config.yml"), str(TINY)]
         print("   " + " ".join(cmd[1:]), flush=True)
         start = time.perf_counter()
         run = subprocess.run(cmd, capture_output=True, text=True)

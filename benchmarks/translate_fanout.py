@@ -77,7 +77,8 @@ def run_stage(work: Path, targets: list[str], dry: bool = False) -> float:
     # --target-jobs (how Snakemake itself runs given jobs, e.g. on SLURM): just these
     # jobs, not the trainings that would make the (linked) model in a real run.
     jobs = [f"translate:part=mono-src,chunk={Path(t).name.split('.')[0]}" for t in targets]
-    cmd = [PY, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(work), "--configfile", str(work / "bench.yml"),
+    cmd = [PY, "-m", "snakemake", "-s", str(SNAKEFILE), "-d", str(work), "--configfile",
+           str(REPO / "config/config.yml"), str(work / "bench.yml"),
            "--cores", "2", "--allowed-rules", "translate", *(["-n"] if dry else []), "--target-jobs", *jobs]
     start = time.perf_counter()
     result = subprocess.run(cmd, capture_output=True, text=True)

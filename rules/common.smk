@@ -27,23 +27,15 @@ config_guard.guard(
     ),
 )
 
-# Keys of upstream (Taskcluster) configs that mean nothing here: warned about and dropped,
-# so such configs can be brought over instead of failing validation.
-TASKCLUSTER_ONLY = {
-    "taskcluster": "worker settings belong in `resources` and a profile (profiles/)",
-    "wandb-publication": "Weights & Biases publishing is not supported; `snakemake "
-    "--report report.html` shows the training curves",
-    "target-stage": "name the stage as a target instead, e.g. `snakemake student` "
-    "(targets: vocab, corpora, backward, teacher, student, evaluate, export, all)",
-}
-for _key, _hint in TASKCLUSTER_ONLY.items():
-    if _key in config:
-        del config[_key]
-        print(
-            f"WARNING: config key `{_key}` only means something on Taskcluster and is "
-            f"ignored: {_hint}",
-            file=sys.stderr,
-        )
+# Configs written for mozilla/translations run here as they are: each upstream key is
+# accepted, translated or dropped, with a warning naming it (mtdistill.config.upstream).
+from mtdistill.config import upstream as config_upstream  # noqa: E402
+
+_translated, _upstream_warnings = config_upstream.translate(config)
+config.clear()  # in place: Snakemake and the rule files hold this very dict
+config.update(_translated)
+for _warning in _upstream_warnings:
+    print(f"WARNING: {_warning}", file=sys.stderr)
 
 validate(config, schema="../config/schema/config.schema.yml")
 
@@ -63,9 +55,13 @@ config_checks.check_marian_args(
 from mtdistill.plan import make_plan, stems_of  # noqa: E402
 
 PLAN = make_plan(config)
+# What the config asks for that this run leaves aside (a dataset a reused corpus replaces).
+for _warning in PLAN.warnings:
+    print(f"WARNING: {_warning}", file=sys.stderr)
 EXPERIMENT = config["experiment"]
 EXP, SRC, TRG = PLAN.exp, PLAN.src, PLAN.trg
-DATASETS = config["datasets"]
+# The datasets this run imports: config `datasets` less those reused corpora replace.
+DATASETS = PLAN.datasets
 RES = config["resources"]
 MARIAN = config["marian"]
 BEST = EXPERIMENT["best-model"]
@@ -183,7 +179,8 @@ wildcard_constraints:
 
 # --- vocabulary ---------------------------------------------------------------------
 
-# Trained here (joint, or one per language) or downloaded (config continuation.vocab).
+# Trained here (joint, or one per language), downloaded (config continuation.vocab), or
+# from the first reused model directory (download_model_with_vocab).
 VOCABS = PLAN.vocab.files
 vocabs = PLAN.vocabs
 
@@ -332,13 +329,13 @@ def translator(part):
     and the source mono, the teachers' ensemble; the target mono, the backward model."""
     if part == "mono-trg":
         return {
+            "name": "backward",
             "models": [model_file("backward")],
-            "direction": "backward",
             "decoding": "decoding-backward",
         }
     return {
+        "name": "teacher-ensemble" if len(TEACHERS) > 1 else TEACHERS[0],
         "models": [model_file(t) for t in TEACHERS],
-        "direction": "forward",
         "decoding": "decoding-teacher",
     }
 
@@ -363,10 +360,6 @@ QUANTIZED = PLAN.quantized
 metrics_files = PLAN.metrics_files
 
 
-def eval_direction(model):
-    return "backward" if model == "backward" else "forward"
-
-
 def eval_langs(wildcards):
     """(source language, target language) of the model being evaluated."""
     return (TRG, SRC) if wildcards.model == "backward" else (SRC, TRG)
@@ -376,7 +369,8 @@ def eval_inputs(wildcards):
     source, target = eval_langs(wildcards)
     return {
         "models": PLAN.eval_model_files(wildcards.model),
-        "vocabs": VOCABS,
+        # The run's vocab, or a foreign model's own (OPUS-MT: its spms and YAML vocab).
+        "vocabs": PLAN.model_vocab_files(wildcards.model),
         "src": f"{DATA}/original/{wildcards.stem}.{source}.zst",
         "ref": f"{DATA}/original/{wildcards.stem}.{target}.zst",
     }

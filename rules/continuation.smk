@@ -82,12 +82,20 @@ for kind, spec in PLAN.corpora.items():
 
 
 if PLAN.continued:
+    # Without continuation.vocab the vocab travels with the models: the first model
+    # directory (mtdistill.plan.vocab_provider) provides it, downloaded by
+    # download_model_with_vocab; every other one is checked against it.
+    VOCAB_KEY = PLAN.vocab.model_key
+    CHECKED_KEYS = [k for k in PLAN.download_keys(foreign=False) if k != VOCAB_KEY]
 
     rule download_model:
         """A Marian model directory; checked against the vocab it will be used with."""
         input:
-            vocabs=lambda w: vocabs(
-                "backward" if PLAN.model_by_key[w.key] == "backward" else "forward"
+            # None for the directory that provides the vocab: it writes them.
+            vocabs=lambda w: (
+                []
+                if w.key == VOCAB_KEY
+                else PLAN.model_vocab_files(PLAN.model_by_key[w.key])
             ),
         output:
             model="resources/models/{key}/final.npz",
@@ -95,14 +103,18 @@ if PLAN.continued:
         log:
             "logs/resources/download_model/{key}.log",
         wildcard_constraints:
-            key="|".join(PLAN.model_by_key),
+            key="|".join(CHECKED_KEYS) or "(?!)",  # (?!): none, matches nothing
         retries: 2
         localrule: True
         params:
             script=script("mtdistill.data.download"),
             limits=DOWNLOAD_LIMITS,
-            src=SRC,
-            trg=TRG,
+            # The model's languages, in its direction, name the vocab files it ships.
+            src=lambda w: PLAN.model_langs(PLAN.model_by_key[w.key])[0],
+            trg=lambda w: PLAN.model_langs(PLAN.model_by_key[w.key])[1],
+            vocab=lambda w: "" if w.key == VOCAB_KEY else "--no-vocab",
+            check=lambda w: PLAN.model_vocab_files(PLAN.model_by_key[w.key]),
+            origin=PLAN.vocab.origin,
             url=lambda w: PLAN.continued_at(w.key).url,
             mode=lambda w: PLAN.continued_at(w.key).mode,
             sha=lambda w: (
@@ -113,5 +125,53 @@ if PLAN.continued:
             out_dir=lambda w, output: os.path.dirname(output.model),
         shell:
             "{params.script} model --url {params.url:q} --out-dir {params.out_dir}"
-            " --mode {params.mode} --src {params.src} --trg {params.trg} --no-vocab {params.sha}"
-            " --check-vocabs {input.vocabs} {params.limits} --log {log}"
+            " --mode {params.mode} --src {params.src} --trg {params.trg} {params.vocab}"
+            " {params.sha} --check-vocabs {params.check} --vocab-origin {params.origin:q}"
+            " {params.limits} --log {log}"
+
+    if VOCAB_KEY:
+
+        # The model directory the run's vocab comes from (continuation.vocab unset): its
+        # vocab.{src}.spm + vocab.{trg}.spm, or its vocab.spm saved under both names.
+        use rule download_model as download_model_with_vocab with:
+            output:
+                model="resources/models/{key}/final.npz",
+                decoder="resources/models/{key}/final.npz.decoder.yml",
+                vocabs=[
+                    f"resources/models/{{key}}/vocab.{SRC}.spm",
+                    f"resources/models/{{key}}/vocab.{TRG}.spm",
+                ],
+            wildcard_constraints:
+                key=VOCAB_KEY,
+
+
+if PLAN.download_keys(foreign=True):
+
+    rule download_opusmt:
+        """An OPUS-MT release (continuation type opusmt), zip or directory: its model with
+        its own YAML vocab and SentencePiece models, checked against each other and never
+        against the run's vocab."""
+        output:
+            model="resources/models/{key}/final.npz",
+            spm_src="resources/models/{key}/source.spm",
+            spm_trg="resources/models/{key}/target.spm",
+            vocab="resources/models/{key}/vocab.yml",
+        log:
+            "logs/resources/download_opusmt/{key}.log",
+        wildcard_constraints:
+            key="|".join(PLAN.download_keys(foreign=True)),
+        retries: 2
+        localrule: True
+        params:
+            script=script("mtdistill.data.download"),
+            limits=DOWNLOAD_LIMITS,
+            url=lambda w: PLAN.continued_at(w.key).url,
+            sha=lambda w: (
+                f"--sha256 {PLAN.continued_at(w.key).sha256}"
+                if PLAN.continued_at(w.key).sha256
+                else ""
+            ),
+            out_dir=lambda w, output: os.path.dirname(output.model),
+        shell:
+            "{params.script} opusmt --url {params.url:q} --out-dir {params.out_dir}"
+            " {params.sha} {params.limits} --log {log}"

@@ -35,7 +35,8 @@ rule translate:
             [f"{TRANS}/corpus/chunks/{w.chunk}.ref"] if w.part == "corpus" else []
         ),
         models=lambda w: translator(w.part)["models"],
-        vocabs=lambda w: vocabs(translator(w.part)["direction"]),
+        # The run's vocab, or a foreign model's own (OPUS-MT: it translates text to text).
+        vocabs=lambda w: PLAN.model_vocab_files(translator(w.part)["name"]),
     output:
         # Joined by collect_translations or collect_mono_trg, then not read again.
         temp(f"{TRANS}/{{part}}/out/{{chunk}}.zst"),
@@ -57,6 +58,7 @@ rule translate:
         marian=MARIAN["decode"],
         devices=DEVICES,
         options=lambda w: marian_options(translator(w.part)["decoding"]),
+        vocabs=lambda w: PLAN.model_vocab_args(translator(w.part)["name"]),
         nbest=lambda w, input: (
             f"--nbest {EXPERIMENT['distill-nbest']} --reference {input.ref}"
             if w.part == "corpus" and EXPERIMENT["distill-nbest"] > 1
@@ -64,7 +66,7 @@ rule translate:
         ),
     shell:
         "{params.script} --marian {params.marian:q} --models {input.models}"
-        " --vocabs {input.vocabs} --input {input.src} --output {output}"
+        " {params.vocabs} --input {input.src} --output {output}"
         " --options {params.options:q} {params.nbest}"
         " {params.devices} --threads {threads} >>{log} 2>&1"
 
@@ -131,7 +133,7 @@ rule score:
         src=f"{CORPUS}/distillation-unfiltered.{SRC}.zst",
         trg=f"{CORPUS}/distillation-unfiltered.{TRG}.zst",
         model=model_file("backward"),
-        vocabs=vocabs("backward"),
+        vocabs=PLAN.model_vocab_files("backward"),
     output:
         temp(f"{CORPUS}/distillation-unfiltered.scores.txt"),
     log:
@@ -147,11 +149,12 @@ rule score:
         runtime=RES["runtime-translate"],
     params:
         script=script("mtdistill.distill.score"),
+        vocabs=PLAN.model_vocab_args("backward"),
         devices=DEVICES,
         marian=MARIAN["score"],
     shell:
         "{params.script} --marian {params.marian:q} --model {input.model}"
-        " --vocabs {input.vocabs} --src {input.trg} --trg {input.src} --output {output}"
+        " {params.vocabs} --src {input.trg} --trg {input.src} --output {output}"
         " {params.devices} --threads {threads}"
         " >{log} 2>&1"
 

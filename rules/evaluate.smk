@@ -26,11 +26,11 @@ rule evaluate_model:
         evaluate=script("mtdistill.evaluate.evaluate"),
         marian=MARIAN["decode"],
         devices=DEVICES,
-        vocabs=lambda w: vocabs(eval_direction(w.model)),
+        vocabs=lambda w: PLAN.model_vocab_args(w.model),
         options=lambda w: marian_options(decoding_stage(w.model)),
     shell:
         "({params.translate} --marian {params.marian:q} --models {input.models}"
-        " --vocabs {params.vocabs} --input {input.src} --output {output.hyps}"
+        " {params.vocabs} --input {input.src} --output {output.hyps}"
         " --options {params.options:q} {params.devices} --threads {threads}"
         " && {params.evaluate} score --hyps {output.hyps} --refs {input.ref}"
         " --model {wildcards.model} --dataset {wildcards.stem}"

@@ -14,6 +14,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPTS = REPO / "scripts"
+# The embedded default (the toy pair); tests name it before their overlays.
+DEFAULT = REPO / "config" / "config.yml"
 TINY = REPO / "tests" / "configs" / "tiny.yml"
 sys.path.insert(0, str(SCRIPTS))
 # Job scripts run as `python -m mtdistill....`, as the workflow runs them.
@@ -21,7 +23,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPTS), os.enviro
 
 
 def snakemake(workdir: Path, *args: str, configfiles=(), check=True, timeout=900, **kwargs):
-    """Run the workflow in `workdir` (outputs land there, not in the repository)."""
+    """Run the workflow in `workdir` (outputs land there, not in the repository). No
+    configfiles: the embedded default. Given, they are the whole config (over the schema's
+    defaults): overlays of the toy name DEFAULT first, e.g. [DEFAULT, TINY]."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir)]
     if configfiles:
         cmd += ["--configfile", *map(str, configfiles)]
@@ -94,7 +98,7 @@ def tiny_run(tmp_path_factory):
     Shared by the end-to-end and continuation tests (its outputs are served as URLs)."""
     workdir = tmp_path_factory.mktemp("e2e")
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           "--cores", "2", "--configfile", str(TINY)]
+           "--cores", "2", "--configfile", str(DEFAULT), str(TINY)]
     first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     checkpoint = workdir / RESULTS / "models/backward/model.npz"
     deadline = time.time() + 600
@@ -107,8 +111,9 @@ def tiny_run(tmp_path_factory):
     done_before = {p.name for p in (workdir / RESULTS / "corpus").glob("*.zst")}
     vocab_mtime = (workdir / RESULTS / "vocab/vocab.spm").stat().st_mtime
     # A killed Snakemake leaves its lock behind: the documented way back is --unlock.
-    snakemake(workdir, "--unlock", configfiles=[TINY])
-    second = snakemake(workdir, "--cores", "2", "--rerun-incomplete", configfiles=[TINY], timeout=1200)
+    snakemake(workdir, "--unlock", configfiles=[DEFAULT, TINY])
+    second = snakemake(workdir, "--cores", "2", "--rerun-incomplete", configfiles=[DEFAULT, TINY],
+                       timeout=1200)
     return {"workdir": workdir, "done_before": done_before, "vocab_mtime": vocab_mtime,
             "resumed": second.stdout + second.stderr}
 

@@ -61,7 +61,7 @@ import zstandard
 from _http import serve
 from mtdistill.data import archives
 from mtdistill.common import textio
-from conftest import REPO, SCRIPTS, TINY, planned_jobs, snakemake
+from conftest import DEFAULT, REPO, SCRIPTS, TINY, planned_jobs, snakemake
 
 DOWNLOAD = [sys.executable, "-m", "mtdistill.data.download"]
 # What a run may write in its work dir; everything else must stay as it was.
@@ -119,7 +119,7 @@ def box(tmp_path) -> Sandbox:
 
 
 def run(box: Sandbox, *args: str, config: Path | None = None, env=None, timeout=300):
-    configs = [TINY] + ([config] if config else [])
+    configs = [DEFAULT, TINY] + ([config] if config else [])
     full_env = None if env is None else {**os.environ, **env}
     result = snakemake(box.work, *args, configfiles=configs, check=False, cwd=box.root,
                        env=full_env, timeout=timeout)

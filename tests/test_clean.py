@@ -9,7 +9,7 @@ import pytest
 from mtdistill.common.errors import PipelineError
 from mtdistill.common import textio
 from mtdistill.data import clean
-from conftest import REPO, TINY, lines, snakemake, write_config
+from conftest import DEFAULT, REPO, TINY, lines, snakemake, write_config
 
 
 @pytest.mark.parametrize(
@@ -240,7 +240,7 @@ def test_langid_required_for_an_unknown_language_stops_before_any_job(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     cfg = write_config(tmp_path / "c.yml", "cleaning: {langid: true}\n")
-    result = snakemake(work, "-n", configfiles=[TINY, cfg], check=False)
+    result = snakemake(work, "-n", configfiles=[DEFAULT, TINY, cfg], check=False)
     assert result.returncode != 0 and "experiment.src 'xx'" in result.stdout + result.stderr
 
 

@@ -17,7 +17,7 @@ import yaml
 from mtdistill.config import checks as cc
 from mtdistill.data import names
 from mtdistill.common import marian
-from conftest import REPO, TINY, dry_run, planned_jobs, snakemake, write_config
+from conftest import DEFAULT, REPO, TINY, dry_run, planned_jobs, snakemake, write_config
 from mtdistill.config.checks import ConfigError
 
 PRESETS = REPO / "config" / "marian"
@@ -83,7 +83,8 @@ def test_missing_preset_names_the_stage_and_lists_the_presets():
         cc.check_marian_args({"decoding-student": {"preset": "transformer-huge"}}, PRESETS)
     message = str(error.value)
     assert message.startswith("config marian-args.decoding-student.preset 'transformer-huge'")
-    assert "student-tiny, student-toy, transformer-base, transformer-big, transformer-toy" in message
+    assert ("student-base, student-base-memory, student-tiny, student-toy, transformer-base, "
+            "transformer-big, transformer-toy") in message
 
 
 def test_preset_without_a_directory_is_read_from_the_workflow_not_the_cwd(tmp_path, monkeypatch):
@@ -331,7 +332,7 @@ REFUSED = {
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_refused_before_any_job(workdir, tmp_path, case):
     overlay, message = REFUSED[case]
-    result = snakemake(workdir, "-n", configfiles=[TINY, write_config(tmp_path / "c.yml", yaml.safe_dump(overlay))],
+    result = snakemake(workdir, "-n", configfiles=[DEFAULT, TINY, write_config(tmp_path / "c.yml", yaml.safe_dump(overlay))],
                        check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0 and message in out, out[-3000:]
@@ -343,7 +344,7 @@ def test_used_student_trains_nothing_to_evaluate(workdir, tmp_path):
     the teachers: nothing needs them."""
     overlay = {"experiment": {"finetune-student": False},
                "continuation": {"vocab": VOCAB, "models": {"student": {"url": "https://h.example/s", "mode": "use"}}}}
-    jobs = dry_run(workdir, configfiles=[TINY, write_config(tmp_path / "c.yml", yaml.safe_dump(overlay))])
+    jobs = dry_run(workdir, configfiles=[DEFAULT, TINY, write_config(tmp_path / "c.yml", yaml.safe_dump(overlay))])
     assert not [j for j in jobs if j.startswith(("train", "clean_corpus", "merge_corpus"))], jobs
     assert jobs["evaluate_model"] == 2 and jobs["download_model"] == 1  # student, int8 student
 
@@ -352,7 +353,7 @@ def test_marian_path_with_spaces_reaches_the_scripts_as_one_word(workdir, tmp_pa
     binary = executable(tmp_path / "my marian" / "marian", PYMARIAN)
     overlay = {"marian": {"train": shlex.quote(str(binary))}, "experiment": {"src": "aln_Latn"}}
     cfg = write_config(tmp_path / "c.yml", yaml.safe_dump(overlay))
-    result = snakemake(workdir, "-n", "-p", "--forceall", "backwards", configfiles=[TINY, cfg])
+    result = snakemake(workdir, "-n", "-p", "--forceall", "backwards", configfiles=[DEFAULT, TINY, cfg])
     out = result.stdout + result.stderr
     assert planned_jobs(out)["train_backward"] == 1
     line = next(line for line in out.splitlines() if "--marian" in line and "mtdistill.train.train" in line)

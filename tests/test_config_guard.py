@@ -46,7 +46,7 @@ import yaml
 
 from mtdistill.config import guard as config_guard
 from mtdistill.config.guard import ConfigError, dotted
-from conftest import REPO, TINY, planned_jobs, snakemake
+from conftest import DEFAULT, REPO, TINY, planned_jobs, snakemake
 
 SCHEMA = config_guard.load_schema(REPO / "config" / "schema" / "config.schema.yml")
 EMBEDDED = yaml.safe_load((REPO / "config" / "config.yml").read_text(encoding="utf-8"))
@@ -74,7 +74,8 @@ def full_config() -> dict:
         "corpora": {"parallel": {**{k: f"{URL}/parallel.{k}.zst" for k in trio},
                                  "sha256": {k: SHA for k in trio}}},
         "models": {
-            "backwards": {"url": f"{URL}/backward", "mode": "use", "type": "default", "sha256": SHA},
+            "backwards": {"url": f"{URL}/backward.zip", "mode": "use", "type": "opusmt",
+                          "target-token": ">>yy<<", "sha256": SHA},
             "teachers": {"urls": [f"{URL}/t0", f"{URL}/t1"], "mode": "init", "type": "default",
                          "sha256": [SHA, SHA]},
             "student": {"url": "gs://bucket/student", "mode": "continue"},
@@ -577,7 +578,7 @@ def test_dry_run_refuses_before_any_job(tmp_path, case):
     cfg = tmp_path / "bad.yml"
     cfg.write_text(text, encoding="utf-8")
     before = snapshot(tmp_path)
-    result = snakemake(work, "-n", configfiles=[TINY, cfg], check=False, cwd=tmp_path, timeout=120)
+    result = snakemake(work, "-n", configfiles=[DEFAULT, TINY, cfg], check=False, cwd=tmp_path, timeout=120)
     out = result.stdout + result.stderr
     assert result.returncode != 0
     for message in messages:
@@ -593,7 +594,7 @@ def test_whole_number_floats_reach_commands_as_integers(tmp_path):
     cfg = tmp_path / "floats.yml"
     cfg.write_text("experiment: {split-length: 4000.0, seed: 3.0, spm-vocab-size: 600.0, "
                    "teacher-ensemble: 3.0}\n", encoding="utf-8")
-    result = snakemake(work, "-n", "-p", configfiles=[TINY, cfg], timeout=120)
+    result = snakemake(work, "-n", "-p", configfiles=[DEFAULT, TINY, cfg], timeout=120)
     out = result.stdout + result.stderr
     assert planned_jobs(out)["train_teacher"] == 3
     assert "--lines 4000 " in out and "--vocab-size 600 " in out

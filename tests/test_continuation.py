@@ -18,7 +18,8 @@ import yaml
 
 from _http import serve
 from mtdistill.common import textio
-from conftest import RESULTS, TINY, dry_run, planned_jobs, snakemake, write_config
+from mtdistill.plan import url_key
+from conftest import DEFAULT, RESULTS, TINY, dry_run, planned_jobs, snakemake, write_config
 
 BASE = "https://models.example.org/run"
 VOCAB = {"src": f"{BASE}/vocab.spm", "trg": f"{BASE}/vocab.spm"}
@@ -58,8 +59,12 @@ RECIPE_STUDENT_ONLY = {"vocab": VOCAB, "corpora": {"distillation": corpus("disti
 
 def test_recipe_train_new_teacher(workdir, tmp_path):
     cfg = overlay(tmp_path, RECIPE_TRAIN_TEACHER, datasets={"train": [], "mono-trg": []})
-    jobs = dry_run(workdir, configfiles=[TINY, cfg])
+    jobs = dry_run(workdir, configfiles=[DEFAULT, TINY, cfg])
     assert {"download_vocab", "download_parallel", "download_backtranslations", "download_model"} <= set(jobs)
+    # The back-translations' trio is unused (teachers train without guided alignment):
+    # `snakemake corpora` checks it, a full run does not.
+    assert "trio_backtranslations" not in jobs
+    assert "trio_backtranslations" in dry_run(workdir, "corpora", configfiles=[DEFAULT, TINY, cfg])
     assert jobs["download_model"] == 1 and jobs["train_teacher"] == 2
     assert {"train_student", "score", "alignments", "merge_teacher_corpus"} <= set(jobs)
     for dropped in ("train_vocab", "train_backward", "merge_corpus", "collect_mono_trg"):
@@ -69,35 +74,37 @@ def test_recipe_train_new_teacher(workdir, tmp_path):
 
 def test_recipe_distill_new_student(workdir, tmp_path):
     cfg = overlay(tmp_path, RECIPE_DISTILL, datasets={"train": [], "mono-trg": []})
-    jobs = dry_run(workdir, configfiles=[TINY, cfg])
+    jobs = dry_run(workdir, configfiles=[DEFAULT, TINY, cfg])
     assert jobs["download_model"] == 3  # backward + two teachers
     assert {"split_corpus", "collect_translations", "score", "alignments", "train_student"} <= set(jobs)
     assert not {"train_vocab", "train_backward", "train_teacher"} & set(jobs)
     # The named target keeps its meaning: with teachers in use mode it only downloads them.
-    teacher = dry_run(workdir, "teacher", configfiles=[TINY, cfg])
+    teacher = dry_run(workdir, "teacher", configfiles=[DEFAULT, TINY, cfg])
     assert set(teacher) == {"download_vocab", "download_model", "teacher"}
 
 
 def test_recipe_student_from_distillation(workdir, tmp_path):
     cfg = overlay(tmp_path, RECIPE_STUDENT_ONLY, **NO_DATA)
-    jobs = dry_run(workdir, "student", configfiles=[TINY, cfg])
+    jobs = dry_run(workdir, "student", configfiles=[DEFAULT, TINY, cfg])
     assert {"download_distillation", "download_vocab", "train_student", "merge_devset"} <= set(jobs)
+    # The downloaded trio is checked and converted to the run's pieces before training.
+    assert jobs["trio_distillation"] == 1
     for dropped in ("train_teacher", "train_backward", "translate", "split_corpus", "score",
                     "alignments", "train_vocab", "merge_corpus", "download_model"):
         assert dropped not in jobs, dropped
     # Evaluation covers only the models this run has.
-    assert dry_run(workdir, "evaluate", configfiles=[TINY, cfg])["evaluate_model"] == 3
+    assert dry_run(workdir, "evaluate", configfiles=[DEFAULT, TINY, cfg])["evaluate_model"] == 3
 
 
 def test_distillation_without_trio_computes_alignments(workdir, tmp_path):
     cfg = overlay(tmp_path, {"vocab": VOCAB, "corpora": {"distillation": corpus("distillation")}}, **NO_DATA)
-    assert "alignments" in dry_run(workdir, "student", configfiles=[TINY, cfg])
+    assert "alignments" in dry_run(workdir, "student", configfiles=[DEFAULT, TINY, cfg])
 
 
 @pytest.mark.parametrize("mode", ["continue", "init"])
 def test_teacher_modes_keep_training(workdir, tmp_path, mode):
     cont = {"vocab": VOCAB, "models": {"teacher": {"urls": [f"{BASE}/t0", f"{BASE}/t1"], "mode": mode}}}
-    jobs = dry_run(workdir, "teacher", configfiles=[TINY, overlay(tmp_path, cont)])
+    jobs = dry_run(workdir, "teacher", configfiles=[DEFAULT, TINY, overlay(tmp_path, cont)])
     assert jobs["train_teacher"] == 2 and jobs["download_model"] == 2
     assert "train_vocab" not in jobs
 
@@ -109,7 +116,7 @@ def test_student_modes(workdir, tmp_path, mode, trained):
     # A used student cannot be fine-tuned (refused otherwise, see tests/test_config_checks.py).
     cfg = overlay(tmp_path, cont, datasets={"train": [], "mono-trg": []},
                   experiment={"finetune-student": mode != "use"})
-    jobs = set(dry_run(workdir, "student", configfiles=[TINY, cfg]))
+    jobs = set(dry_run(workdir, "student", configfiles=[DEFAULT, TINY, cfg]))
     assert jobs & {"train_student", "finetune_student"} == (trained | ({"finetune_student"} if trained else set()))
     if mode == "use":
         assert "quantize" in jobs and "alignments" not in jobs
@@ -118,7 +125,7 @@ def test_student_modes(workdir, tmp_path, mode, trained):
 @pytest.mark.parametrize("mode", ["use", "continue", "init"])
 def test_backward_modes(workdir, tmp_path, mode):
     cont = {"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/backward", "mode": mode}}}
-    jobs = dry_run(workdir, "backwards", configfiles=[TINY, overlay(tmp_path, cont)])
+    jobs = dry_run(workdir, "backwards", configfiles=[DEFAULT, TINY, overlay(tmp_path, cont)])
     assert {"download_vocab", "download_model", "backwards"} <= set(jobs)
     assert ("train_backward" in jobs) == (mode != "use")
     assert "train_vocab" not in jobs
@@ -128,7 +135,38 @@ def test_gs_and_taskcluster_urls_are_accepted(workdir, tmp_path):
     tc = "https://firefox-ci-tc.services.mozilla.com/api/queue/v1/task/abc/artifacts/public/build"
     cont = {"vocab": {"src": "gs://bucket/vocab.spm", "trg": "gs://bucket/vocab.spm"},
             "models": {"teacher": {"urls": [tc, "file:///models/t1"], "mode": "use", "type": "default"}}}
-    assert dry_run(workdir, "teacher", configfiles=[TINY, overlay(tmp_path, cont)])["download_model"] == 2
+    assert dry_run(workdir, "teacher", configfiles=[DEFAULT, TINY, overlay(tmp_path, cont)])["download_model"] == 2
+
+
+def test_vocab_from_the_model_directories(workdir, tmp_path):
+    """Without continuation.vocab the first model directory (teachers, backward, student)
+    provides the vocab: its download writes it, the others are checked against it, and no
+    vocab is trained or downloaded on its own."""
+    models = {"backwards": {"url": f"{BASE}/backward/", "mode": "use"},
+              "teachers": {"urls": [f"{BASE}/t0", f"{BASE}/t1"], "mode": "init"}}
+    cfg = overlay(tmp_path, {"models": models})
+    result = snakemake(workdir, "-n", "-p", "teacher", configfiles=[DEFAULT, TINY, cfg])
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs["download_model_with_vocab"] == 1 and jobs["download_model"] == 2
+    assert jobs["train_teacher"] == 2
+    assert not {"train_vocab", "download_vocab"} & set(jobs)
+    # The provider (teacher0) must find a vocab; the others are checked against its files.
+    commands = [line for line in result.stdout.splitlines() if " model --url " in line]
+    provider = [c for c in commands if f"--url {BASE}/t0 " in c]
+    assert len(commands) == 3 and len(provider) == 1 and "--no-vocab" not in provider[0]
+    assert f"--vocab-origin {BASE}/t0" in provider[0]
+    backward = next(c for c in commands if f"{BASE}/backward/" in c)
+    # The backward model's languages and vocabs in its direction (yy -> xx).
+    assert "--src yy --trg xx --no-vocab" in backward
+    key = url_key(f"{BASE}/t0")
+    assert f"--check-vocabs resources/models/{key}/vocab.yy.spm resources/models/{key}/vocab.xx.spm" in backward
+
+
+def test_seed_example_backward_model_alone(workdir, tmp_path):
+    cont = {"models": {"backwards": {"url": f"{BASE}/backward/", "mode": "use"}}}
+    jobs = dry_run(workdir, "corpora", configfiles=[DEFAULT, TINY, overlay(tmp_path, cont)])
+    assert jobs["download_model_with_vocab"] == 1 and "download_model" not in jobs
+    assert "train_vocab" not in jobs and "train_backward" not in jobs
 
 
 # --- errors before any job runs -------------------------------------------------------
@@ -138,14 +176,8 @@ BAD = [
     ({"vocab": VOCAB, "models": {"teachers": {"urls": [f"{BASE}/t0"], "mode": "use"}}}, {},
      "lists 1 URL(s) but experiment.teacher-ensemble is 2"),
     ({"corpora": {"distillation": corpus("distillation")}}, NO_DATA, "needs continuation.vocab"),
-    ({"vocab": VOCAB, "corpora": {"distillation": corpus("distillation")}}, {},
-     "datasets.train, datasets.mono-src, datasets.mono-trg would not be used"),
     ({"vocab": VOCAB, "corpora": {"parallel": {**corpus("parallel"), "alignments": f"{BASE}/a.zst"}}},
      {"datasets": {"train": []}}, "come all three or none"),
-    ({"vocab": VOCAB, "corpora": {"parallel": corpus("parallel")}}, {}, "replaces the training datasets"),
-    ({"vocab": VOCAB, "corpora": {"backtranslations": corpus("backtranslations")}}, {},
-     "replaces back-translating datasets.mono-trg"),
-    ({"models": {"backwards": {"url": f"{BASE}/b", "mode": "use"}}}, {}, "needs continuation.vocab"),
     ({"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/b", "mode": "reuse"}}}, {}, "reuse"),
     ({"vocab": VOCAB, "models": {"backwards": {"url": f"{BASE}/b", "mode": "use", "type": "onnx"}}}, {}, "onnx"),
     ({"vocab": VOCAB, "modles": {}}, {}, "modles"),
@@ -159,7 +191,7 @@ BAD = [
 
 @pytest.mark.parametrize("cont,extra,message", BAD)
 def test_bad_continuation_is_rejected_before_any_job(workdir, tmp_path, cont, extra, message):
-    result = snakemake(workdir, "-n", configfiles=[TINY, overlay(tmp_path, cont, **extra)], check=False)
+    result = snakemake(workdir, "-n", configfiles=[DEFAULT, TINY, overlay(tmp_path, cont, **extra)], check=False)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (workdir / "results").exists() and not (workdir / "resources").exists()
@@ -201,7 +233,7 @@ def scores(workdir, experiment):
 
 def run_recipe(workdir, tmp_path, cont, name, *targets, experiment=None, **top):
     cfg = overlay(tmp_path, cont, experiment={"name": name, **(experiment or {})}, **top)
-    result = snakemake(workdir, "--cores", "2", *targets, configfiles=[TINY, cfg], timeout=1200)
+    result = snakemake(workdir, "--cores", "2", *targets, configfiles=[DEFAULT, TINY, cfg], timeout=1200)
     return planned_jobs(result.stdout + result.stderr)
 
 
@@ -286,7 +318,7 @@ def broken(served, name, make):
 
 def download_error(workdir, tmp_path, cont, target, **top):
     cfg = overlay(tmp_path, cont, experiment={"name": "err"}, **top)
-    result = snakemake(workdir, "--cores", "1", target, configfiles=[TINY, cfg], check=False)
+    result = snakemake(workdir, "--cores", "1", target, configfiles=[DEFAULT, TINY, cfg], check=False)
     assert result.returncode != 0
     return result.stdout + result.stderr + "".join(
         p.read_text() for p in (workdir / "logs/resources").rglob("*.log"))
@@ -351,3 +383,86 @@ def test_checksum_mismatch(served, workdir, tmp_path):
     text = download_error(workdir, tmp_path, cont, "vocab")
     assert "sha256" in text.lower() and "0" * 64 in text
     assert not list((workdir / "resources").rglob("vocab.spm"))
+
+
+# --- the vocab from a model directory, served (no continuation.vocab) -------------------
+
+SEED_MODEL = {"type": "transformer", "dim-emb": 16, "transformer-dim-ffn": 32, "enc-depth": 1,
+              "dec-depth": 1, "transformer-heads": 2, "tied-embeddings-all": True,
+              "mini-batch": 16, "disp-freq": 5, "save-freq": 10, "beam-size": 1}
+
+
+def spm_vocab(out, corpus, size):
+    from mtdistill.data import toy_corpus
+    from mtdistill.train import vocab
+
+    toy_corpus.generate(corpus, "xx", "yy", {"train": 300}, 1)
+    vocab.train([str(corpus / "train.xx.zst"), str(corpus / "train.yy.zst")], str(out), size, 600, 1, 1.0)
+    return out
+
+
+def backward_model_dir(root):
+    """A Marian backward model (yy -> xx) of a few updates and the joint vocab.spm it was
+    trained with: all a model directory of upstream's holds besides its checkpoints."""
+    from mtdistill.train import train
+
+    corpus, model = root / "corpus", root / "train"
+    spm = spm_vocab(root / "backward/vocab.spm", corpus, 120)
+    train.main(["--model-dir", str(model), "--train-src", str(corpus / "train.yy.zst"),
+                "--train-trg", str(corpus / "train.xx.zst"), "--src-vocab", str(spm),
+                "--trg-vocab", str(spm), "--options", json.dumps({**SEED_MODEL, "after": "10u"}),
+                "--devices", "cpu", "--threads", "1"])
+    for name in ("final.npz", "final.npz.decoder.yml"):
+        shutil.copy(model / name, root / "backward" / name)
+    return root / "backward"
+
+
+def test_served_vocab_from_the_backward_model_directory(http_server, workdir, tmp_path):
+    """The seed example: `continuation.models.backwards: {url: <dir>/, mode: use}` and no
+    continuation.vocab; the directory holds vocab.spm only. Its download writes the run's
+    vocab, and the backward model back-translates the target mono with it."""
+    served = backward_model_dir(http_server.root)
+    url = f"{http_server.url}/backward/"
+    cfg = overlay(tmp_path, {"models": {"backwards": {"url": url, "mode": "use"}}},
+                  experiment={"name": "seed"}, toy={"mono-trg": 40})
+    target = "results/seed/corpus/backtranslations.xx.zst"
+    result = snakemake(workdir, "--cores", "2", target, configfiles=[DEFAULT, TINY, cfg], timeout=900)
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert jobs["download_model_with_vocab"] == 1 and {"split_corpus", "collect_mono_trg"} <= set(jobs)
+    assert not {"train_vocab", "download_vocab", "train_backward"} & set(jobs)
+    folder = workdir / "resources/models" / url_key(url)
+    for lang in ("xx", "yy"):  # vocab.spm under both names, as upstream writes a joint vocab
+        assert (folder / f"vocab.{lang}.spm").read_bytes() == (served / "vocab.spm").read_bytes()
+    manifest = json.loads((folder / "download.json").read_text())
+    assert manifest["vocab"] == "joint" and manifest["files"]["vocab.xx.spm"] == f"{url}vocab.spm"
+    assert textio.count_lines(workdir / target) == textio.count_lines(workdir / "results/seed/corpus/mono.yy.zst")
+
+
+def test_model_directories_with_different_vocabs_are_refused(http_server, workdir, tmp_path):
+    """teacher0 provides the vocab; the backward model's directory ships another one: its
+    download stops, naming both directories."""
+    import numpy as np
+
+    from mtdistill.data import download
+
+    root = http_server.root
+    spm = spm_vocab(root / "t0/vocab.spm", root / "corpus", 120)
+    # Weights that fit the vocab (tied embeddings): only the vocab check may refuse.
+    np.savez(root / "t0/final.npz", Wemb=np.zeros((download.vocab_size(spm), 4), "float32"))
+    spm_vocab(root / "bw/vocab.spm", root / "corpus", 100)
+    for name in ("t0", "bw"):
+        (root / name / "final.npz.decoder.yml").write_text("models: [final.npz]\n")
+    shutil.copy(root / "t0/final.npz", root / "bw/final.npz")
+    t0, bw = f"{http_server.url}/t0", f"{http_server.url}/bw"
+    cont = {"models": {"teachers": {"urls": [t0], "mode": "use"}, "backwards": {"url": bw, "mode": "use"}}}
+    cfg = overlay(tmp_path, cont, experiment={"name": "err", "teacher-ensemble": 1})
+    result = snakemake(workdir, "--cores", "1", "backwards", configfiles=[DEFAULT, TINY, cfg], check=False)
+    assert result.returncode != 0
+    text = result.stdout + result.stderr + "".join(
+        p.read_text() for p in (workdir / "logs/resources").rglob("*.log"))
+    # The backward model's target side is xx.
+    assert f"the model directory {bw} ships vocab.xx.spm, which differs from the target vocab" in text
+    assert f"from {t0})" in text
+    # The provider's download went through; the refused one left no model behind.
+    assert (workdir / "resources/models" / url_key(t0) / "vocab.xx.spm").exists()
+    assert not (workdir / "resources/models" / url_key(bw) / "final.npz").exists()

@@ -27,7 +27,7 @@ from _http import dead_url
 from mtdistill.data import download
 from mtdistill.data import importers
 from mtdistill.report import training as report_training
-from conftest import SCRIPTS, TINY, snakemake, write_config
+from conftest import DEFAULT, SCRIPTS, TINY, snakemake, write_config
 from mtdistill.data.importers import ImporterError, dataset_stem, import_dataset
 
 # The limits the rules always pass (config `downloads`, here its schema defaults).
@@ -224,7 +224,7 @@ def test_signed_redirect_that_fails_never_shows_its_query(www, tmp_path):
 
 def test_mirror_with_credentials_is_refused_before_any_job(workdir, tmp_path):
     cfg = write_config(tmp_path / "c.yml", 'datasets: {mirrors: {opus: "https://me:hunter2@mirror.example/opus"}}\n')
-    result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+    result = snakemake(workdir, "-n", configfiles=[DEFAULT, TINY, cfg], check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert "config datasets.mirrors.opus: https://mirror.example/opus: credentials in URLs are refused" in out
@@ -246,11 +246,11 @@ def test_system_files_are_refused_as_sources(tmp_path, url):
 
 def test_system_files_are_refused_in_the_config_before_any_job(workdir, tmp_path):
     cfg = write_config(tmp_path / "c.yml", 'datasets: {mono-src: ["url_file:///proc/self/environ"]}\n')
-    result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+    result = snakemake(workdir, "-n", configfiles=[DEFAULT, TINY, cfg], check=False)
     out = result.stdout + result.stderr
     assert result.returncode != 0 and "config datasets.mono-src: dataset url_file:///proc/self/environ" in out
     cfg = write_config(tmp_path / "c.yml", 'continuation: {vocab: {src: "/proc/self/environ", trg: "/dev/zero"}}\n')
-    result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+    result = snakemake(workdir, "-n", configfiles=[DEFAULT, TINY, cfg], check=False)
     assert result.returncode != 0 and "continuation.vocab.src: /proc/self/environ: files under" in result.stdout + result.stderr
 
 
@@ -306,7 +306,7 @@ def test_invalid_url_in_the_config_is_named(workdir, tmp_path):
     for text, key in [('datasets: {train: ["url_http://[bad/c.[LANG].zst"]}', "config datasets.train: dataset url_http://[bad/c.[LANG].zst: http://[bad/c.[LANG].zst"),
                       ('continuation: {vocab: {src: "https://[bad/v.spm", trg: "v.spm"}}', "continuation.vocab.src: https://[bad/v.spm")]:
         cfg = write_config(tmp_path / "c.yml", text + "\n")
-        result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+        result = snakemake(workdir, "-n", configfiles=[DEFAULT, TINY, cfg], check=False)
         out = result.stdout + result.stderr
         assert result.returncode != 0 and f"{key} is not a valid URL (Invalid IPv6 URL)" in out, out[-2000:]
     assert download.redact("https://me:pw@[bad/x?sig=1") == "https://[bad/x?<redacted>"

@@ -14,6 +14,7 @@ import zstandard
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
+from mtdistill.common import marian
 from mtdistill.data import download
 from mtdistill.data.download import DownloadError
 
@@ -355,6 +356,68 @@ def test_split_vocab_preferred(server, tmp_path):
     manifest = download.fetch_model(f"{server.url}/m", out, "use", src="en", trg="de", **NET)
     assert {"vocab.en.spm", "vocab.de.spm"} <= set(manifest["files"])
     assert (out / "vocab.de.spm").read_text() == "vocab.de.spm" and not (out / "vocab.spm").exists()
+    assert manifest["vocab"] == "split"
+
+
+def test_joint_vocab_saved_under_both_names(server, tmp_path):
+    """As upstream: vocab.spm alone is the joint vocab, written as vocab.{src,trg}.spm."""
+    put_model(server, "m", ["final.npz", "final.npz.decoder.yml", "vocab.spm"])
+    out = tmp_path / "out"
+    manifest = download.fetch_model(f"{server.url}/m", out, "use", src="en", trg="de", **NET)
+    assert (out / "vocab.en.spm").read_text() == (out / "vocab.de.spm").read_text() == "vocab.spm"
+    assert manifest["files"]["vocab.de.spm"] == manifest["files"]["vocab.en.spm"] == f"{server.url}/m/vocab.spm"
+    assert manifest["vocab"] == "joint" and not (out / "vocab.spm").exists()
+    assert [r.path for r in server.requests if r.method == "GET"].count("/m/vocab.spm") == 1
+    assert marian.joint_vocab(str(out / "vocab.en.spm"), str(out / "vocab.de.spm"))
+
+
+def test_identical_pair_is_a_joint_vocab(tmp_path):
+    """Upstream writes identical copies for a joint vocab: one by content, whatever the names."""
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for name, text in [("final.npz", "m"), ("final.npz.decoder.yml", "d"), ("vocab.spm", "other"),
+                       ("vocab.en.spm", "joint"), ("vocab.de.spm", "joint")]:
+        (model_dir / name).write_text(text)
+    out = tmp_path / "out"
+    manifest = download.fetch_model(str(model_dir), out, "use", src="en", trg="de")
+    assert manifest["vocab"] == "joint" and (out / "vocab.de.spm").read_text() == "joint"
+    assert marian.joint_vocab(str(out / "vocab.en.spm"), str(out / "vocab.de.spm"))
+    assert marian.vocab_pair(str(out / "vocab.en.spm"), str(out / "vocab.de.spm")) == [str(out / "vocab.en.spm")] * 2
+    (out / "vocab.de.spm").write_text("split")
+    assert marian.vocab_pair(str(out / "vocab.en.spm"), str(out / "vocab.de.spm")) == [
+        str(out / "vocab.en.spm"), str(out / "vocab.de.spm")]
+
+
+@pytest.mark.parametrize("shipped,differs", [
+    ({"vocab.en.spm": "A", "vocab.de.spm": "B"}, None),
+    ({"vocab.en.spm": "A", "vocab.de.spm": "A"}, ("vocab.de.spm", "target")),  # joint, run split
+    ({"vocab.en.spm": "B", "vocab.de.spm": "B"}, ("vocab.en.spm", "source")),
+    ({"vocab.spm": "A"}, ("vocab.spm", "target")),  # saved as it is (no languages known)
+    ({"vocab.spm": "C"}, ("vocab.spm", "source and target")),
+    ({"vocab.zz.spm": "C"}, ("vocab.zz.spm", "source or target")),
+])
+def test_shipped_vocabs_must_be_the_runs(tmp_path, shipped, differs):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "src.spm").write_text("A")
+    (run / "trg.spm").write_text("B")
+    out = tmp_path / "model"
+    out.mkdir()
+    for name, text in shipped.items():
+        (out / name).write_text(text)
+    check = lambda: download.check_shipped_vocabs(  # noqa: E731
+        out, str(run / "src.spm"), str(run / "trg.spm"), "en", "de",
+        "https://host/teacher1", "https://host/teacher0/")
+    if differs is None:
+        check()
+        return
+    with pytest.raises(DownloadError) as err:
+        check()
+    message = str(err.value)
+    # Both URLs: the directory that ships the other vocab, and where the run's came from.
+    assert message.startswith(f"the model directory https://host/teacher1 ships {differs[0]}, "
+                              f"which differs from the {differs[1]} vocab this run uses")
+    assert "from https://host/teacher0/" in message and "set continuation.vocab" in message
 
 
 def test_continue_mode_checkpoint(server, tmp_path, caplog):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RESULTS, TINY, planned_jobs, snakemake
+from conftest import DEFAULT, RESULTS, TINY, planned_jobs, snakemake
 
 pytestmark = pytest.mark.timeout(1500)
 
@@ -33,7 +33,7 @@ def test_resume_does_not_redo_finished_jobs(tiny_run):
 
 
 def test_nothing_left_to_do(tiny_run):
-    result = snakemake(tiny_run["workdir"], "-n", configfiles=[TINY])
+    result = snakemake(tiny_run["workdir"], "-n", configfiles=[DEFAULT, TINY])
     assert "Nothing to be done" in result.stdout + result.stderr
 
 

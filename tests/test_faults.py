@@ -25,7 +25,7 @@ import yaml
 from _http import serve
 from mtdistill.common import textio
 from mtdistill.data import toy_corpus
-from conftest import REPO, SCRIPTS, snakemake
+from conftest import DEFAULT, REPO, SCRIPTS, snakemake
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -405,14 +405,14 @@ def fault_run(tmp_path_factory, slow_server):
     # interrupted run as a continuation URL).
     ref = root / "ref"
     snakemake(ref, "--cores", "2", f"{RESULTS}/vocab/vocab.spm", *[f"{RESULTS}/{p}" for p in DATA],
-              f"{RESULTS}/translated/mono-trg/chunks", configfiles=[config(root / "ref.yml", local, None)])
+              f"{RESULTS}/translated/mono-trg/chunks", configfiles=[DEFAULT, config(root / "ref.yml", local, None)])
     server = slow_server
     (server.root / "vocab.spm").write_bytes((ref / RESULTS / "vocab/vocab.spm").read_bytes())
     work = root / "work"
     cfg = config(root / "faults.yml", local, f"{server.url}/vocab.spm")
     # The documented command; resuming is the same command after `snakemake --unlock`.
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(work),
-           "--configfile", str(cfg), "--profile", str(REPO / "profiles/local"), "--cores", "2", *TARGETS]
+           "--configfile", str(DEFAULT), str(cfg), "--profile", str(REPO / "profiles/local"), "--cores", "2", *TARGETS]
     res = work / RESULTS
     chunks_out = res / "translated/mono-trg/out"
 
@@ -456,7 +456,7 @@ def fault_run(tmp_path_factory, slow_server):
         runs.append({"point": point, "log": log, "jobs": jobs, "finished": outputs})
         finished.update(outputs)
         # A killed Snakemake leaves its lock: the documented way back.
-        snakemake(work, "--unlock", configfiles=[cfg])
+        snakemake(work, "--unlock", configfiles=[DEFAULT, cfg])
     final_log = root / "final.log"
     proc = start(cmd, final_log)
     assert proc.wait(timeout=600) == 0, final_log.read_text()[-5000:]
@@ -474,7 +474,7 @@ def test_every_kill_point_was_hit_and_the_run_completed(fault_run):
     assert "merge_corpus" in after["training"]
     assert "train_backward" in after["translation"]
     assert "translate" in after["end"]
-    result = snakemake(fault_run["work"], "-n", *TARGETS, configfiles=[fault_run["cfg"]])
+    result = snakemake(fault_run["work"], "-n", *TARGETS, configfiles=[DEFAULT, fault_run["cfg"]])
     assert "Nothing to be done" in result.stdout + result.stderr
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
-from conftest import REPO, TINY, dry_run, snakemake, write_config
+from conftest import DEFAULT, REPO, TINY, dry_run, snakemake, write_config
 
 
 from mtdistill.data import archives
@@ -448,7 +448,7 @@ datasets:
   mono-trg: [news-crawl_news.2021, flores_dev]
   mirrors: {opus: "http://127.0.0.1:9/opus", news-crawl: "http://127.0.0.1:9/nc"}
 """)
-    jobs = dry_run(workdir, configfiles=[TINY, cfg])
+    jobs = dry_run(workdir, configfiles=[DEFAULT, TINY, cfg])
     # 6 parallel datasets, one job each; news-crawl once per language; flores_dev is
     # parallel already, so its de side is not imported twice.
     assert jobs["import_parallel"] == 6
@@ -464,7 +464,7 @@ def test_config_errors_before_any_job(workdir, tmp_path):
     }
     for text, message in cases.items():
         cfg = write_config(tmp_path / "c.yml", "experiment: {src: en, trg: xx}\n" + text + "\n")
-        result = snakemake(workdir, "-n", configfiles=[TINY, cfg], check=False)
+        result = snakemake(workdir, "-n", configfiles=[DEFAULT, TINY, cfg], check=False)
         assert result.returncode != 0 and message in result.stdout + result.stderr, text
 
 
@@ -483,7 +483,7 @@ datasets:
     data = "results/tiny/data/original"
     targets = [f"{data}/opus_Test_v1.en.zst", f"{data}/opus_Test_v1.de.zst",
                f"{data}/news-crawl_news.2021.en.zst"]
-    snakemake(workdir, "--cores", "1", *targets, configfiles=[TINY, cfg])
+    snakemake(workdir, "--cores", "1", *targets, configfiles=[DEFAULT, TINY, cfg])
     assert read_zst(workdir / targets[0]) == EN and read_zst(workdir / targets[1]) == DE
     assert read_zst(workdir / targets[2]) == EN
     assert len(list((workdir / "resources" / "downloads").glob("*/*"))) == 2

@@ -11,7 +11,7 @@ import pytest
 from mtdistill.common.errors import PipelineError
 from mtdistill.common import textio
 from mtdistill.data import neural_filter
-from conftest import TINY, lines, snakemake, write_config
+from conftest import DEFAULT, TINY, lines, snakemake, write_config
 
 
 SCORER = """#!{python}
@@ -56,7 +56,7 @@ def test_bicleaner_enabled_without_the_tool_stops_before_any_job(tmp_path):
     work.mkdir()
     cfg = write_config(tmp_path / "c.yml", "cleaning: {bicleaner: {enabled: true, model: /models/en-de, "
                        "command: no-such-bicleaner-classify -}}\n")
-    result = snakemake(work, "-n", configfiles=[TINY, cfg], check=False)
+    result = snakemake(work, "-n", configfiles=[DEFAULT, TINY, cfg], check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "cleaning.bicleaner.enabled" in output and "no-such-bicleaner-classify" in output
@@ -67,5 +67,5 @@ def test_bicleaner_enabled_without_the_tool_stops_before_any_job(tmp_path):
     cfg = write_config(tmp_path / "c.yml", "cleaning: {bicleaner: {enabled: true, model: m, "
                        "command: bicleaner-ai-classify - -}}\n")
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}"}
-    result = snakemake(work, "-n", "vocab", configfiles=[TINY, cfg], env=env)
+    result = snakemake(work, "-n", "vocab", configfiles=[DEFAULT, TINY, cfg], env=env)
     assert "bicleaner_corpus" in result.stdout and "clean-rules/toy_train.xx.zst" in result.stdout

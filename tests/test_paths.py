@@ -17,6 +17,7 @@ from conftest import RESULTS, copy_checkout, planned_jobs, write_config
 
 pytestmark = pytest.mark.timeout(1500)
 
+DEFAULT_IN_CHECKOUT = Path("config/config.yml")
 TINY_IN_CHECKOUT = Path("tests/configs/tiny.yml")
 # Built on the metrics: rerun whenever an evaluation is (the export's model.json has them).
 EVALUATION_DEPENDENTS = {"collect_metrics", "export_student", "report_scores", "measure_speed",
@@ -30,7 +31,8 @@ REPORT_JOBS = {"report_data", "report_provenance", "report_scores", "report_trai
 def run(python: Path | str, checkout: Path, workdir: Path, *args: str, configfiles=()):
     """Snakemake of `checkout`, run by `python` on `workdir`."""
     cmd = [str(python), "-m", "snakemake", "-s", str(checkout / "Snakefile"), "-d", str(workdir),
-           "--configfile", str(checkout / TINY_IN_CHECKOUT), *map(str, configfiles), *args]
+           "--configfile", str(checkout / DEFAULT_IN_CHECKOUT), str(checkout / TINY_IN_CHECKOUT),
+           *map(str, configfiles), *args]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout + result.stderr
@@ -120,7 +122,7 @@ def test_jobs_find_the_tools_installed_with_snakemake(tiny_run, tmp_path):
     env = {**os.environ, "PATH": "/usr/bin:/bin"}  # nothing of this Python's installation
     cmd = [sys.executable, "-m", "snakemake", "-s", str(checkout / "Snakefile"), "-d", str(workdir),
            "--cores", "2", target, "--forcerun", "evaluate_model",
-           "--configfile", str(checkout / TINY_IN_CHECKOUT)]
+           "--configfile", str(checkout / DEFAULT_IN_CHECKOUT), str(checkout / TINY_IN_CHECKOUT)]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     log = workdir / "logs/tiny/evaluate/student.toy_test.log"
     assert result.returncode == 0, f"{result.stderr[-3000:]}\n{log.read_text()[-2000:]}"

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import REPO
+from mtdistill.common.errors import ConfigError
 from mtdistill.config import guard
 from mtdistill.plan import ContinuationError, make_plan, url_key
 
@@ -25,6 +26,9 @@ BASE = "https://models.example.org/run"
 VOCAB = {"src": f"{BASE}/vocab.spm", "trg": f"{BASE}/vocab.spm"}
 NO_DATA = {"train": [], "mono-src": [], "mono-trg": []}
 SHA, SHA2 = "a" * 64, "b" * 64
+MODELS_USE = {"urls": [f"{BASE}/t0", f"{BASE}/t1"], "mode": "use", "type": "default"}
+BACKWARD_USE = {"url": f"{BASE}/backward", "mode": "use"}
+STUDENT_INIT = {"url": f"{BASE}/student", "mode": "init"}
 
 
 def merged(base: dict, override: dict) -> dict:
@@ -173,9 +177,10 @@ def test_downloaded_datasets_and_neural_cleaning():
     plan = plan_of({
         "experiment": {"src": "en", "trg": "de"},
         "cleaning": {"bicleaner": {"enabled": True}},
-        "datasets": {"train": ["toy_train", "opus_ELRC-3075/v1", "url_https://example.org/c.[LANG].gz"],
+        # Local files, not toy_ sets: generated toy text never reaches a real pair.
+        "datasets": {"train": ["local_mine", "opus_ELRC-3075/v1", "url_https://example.org/c.[LANG].gz"],
                      "devtest": ["flores_dev"], "test": ["flores_devtest"],
-                     "mono-src": ["toy_mono-src", "url_https://example.org/c.[LANG].gz"],
+                     "mono-src": ["local_mono", "url_https://example.org/c.[LANG].gz"],
                      "mono-trg": ["news-crawl_news.2021"]},
     })
     url_stem = "url_" + hashlib.sha256(b"https://example.org/c.[LANG].gz").hexdigest()[:12] + "_c.LANG"
@@ -266,7 +271,9 @@ def test_example_student_from_distillation():
     assert plan.distillation_given and plan.upstream_models == []
     assert plan.trained_here == ["student", "student-finetuned"]
     assert plan.corpus_kinds == ["distillation"]
-    assert plan.alignments_file() == f"{plan.corpus_dir('distillation')}/distillation.aln.zst"
+    # The downloaded trio is checked and converted to this run's pieces (rule trio_distillation).
+    assert plan.alignments_file() == "results/toy-student-only/corpus/distillation.aln.zst"
+    assert plan.trio_kinds == ["distillation"]
     assert plan.eval_models == ["student", "student-finetuned", "student-quantized"]
     assert not plan.makes_distillation and not plan.uses_parallel and plan.distill_filter == []
     assert [use for use, _ in plan.data_stats] == ["devtest"]
@@ -359,6 +366,50 @@ def test_vocab_by_url_with_checksums():
     assert plan.provenance_inputs["vocab"] == {"src": f"{BASE}/xx.spm", "trg": f"{BASE}/yy.spm"}
 
 
+# --- the vocab from a model directory (no continuation.vocab) -----------------------------
+
+
+def test_vocab_from_the_backward_model_directory():
+    """The seed example: a backward model reused as it is, and no continuation.vocab."""
+    url = f"{BASE}/backward/"
+    plan = plan_of({"continuation": {"models": {"backwards": {"url": url, "mode": "use"}}}})
+    folder = model_dir(url)
+    assert (plan.vocab.model, plan.vocab.model_url, plan.vocab.model_key) == ("backward", url, url_key(url))
+    # Two files whatever the directory holds: its download copies a joint vocab.spm to both.
+    assert plan.vocab.files == [f"{folder}/vocab.xx.spm", f"{folder}/vocab.yy.spm"]
+    assert plan.vocabs("backward") == [f"{folder}/vocab.yy.spm", f"{folder}/vocab.xx.spm"]
+    assert plan.vocab.urls == {} and plan.vocab.origin == url
+    assert plan.model_langs("backward") == ("yy", "xx") and plan.model_langs("teacher0") == ("xx", "yy")
+    assert plan.provenance_inputs["vocab"] == {"model directory": url}
+
+
+@pytest.mark.parametrize("models,provider", [
+    ({"teachers": MODELS_USE, "backwards": BACKWARD_USE, "student": STUDENT_INIT}, "teacher0"),
+    ({"student": STUDENT_INIT, "backwards": BACKWARD_USE}, "backward"),  # config order is not it
+    ({"student": STUDENT_INIT}, "student"),
+])
+def test_vocab_provider_order(models, provider):
+    """The first in the order teacher0..N-1, backward, student provides the vocab."""
+    plan = plan_of({"continuation": {"models": models}})
+    spec = plan.continued[provider]
+    assert plan.vocab.model == provider and plan.vocab.model_url == spec.url
+    assert plan.vocab.src == f"{spec.dir}/vocab.xx.spm" and plan.vocab.trg == f"{spec.dir}/vocab.yy.spm"
+
+
+def test_continuation_vocab_wins_over_model_directories():
+    plan = plan_of({"continuation": {"vocab": VOCAB, "models": {"backwards": BACKWARD_USE}}})
+    assert plan.vocab.model is None and plan.vocab.files == [f"resources/vocab/{url_key(VOCAB['src'])}/vocab.spm"]
+    assert plan.vocab.origin == VOCAB["src"]
+
+
+def test_distillation_corpus_with_the_vocab_of_a_continued_student():
+    spec = {"src": f"{BASE}/d.xx.zst", "trg": f"{BASE}/d.yy.zst"}
+    plan = plan_of({"datasets": NO_DATA, "experiment": {"finetune-student": False},
+                    "continuation": {"corpora": {"distillation": spec}, "models": {"student": STUDENT_INIT}}})
+    assert plan.vocab.model == "student"
+    assert plan.vocab.files == [f"{model_dir(STUDENT_INIT['url'])}/vocab.{lang}.spm" for lang in ("xx", "yy")]
+
+
 # --- the distillation-corpus recipe --------------------------------------------------------
 
 
@@ -373,9 +424,11 @@ def test_distillation_corpus_recipe(trio):
     key = url_key(*spec.values())
     assert plan.corpus_key("distillation") == key
     assert plan.corpus_file("distillation", "xx") == f"resources/corpora/{key}/distillation.xx.zst"
-    # Without the trio the alignments are computed here.
-    assert plan.alignments_file() == (
-        f"resources/corpora/{key}/distillation.aln.zst" if trio else "results/toy/corpus/distillation.aln.zst")
+    # With the trio the alignments are converted from it here (rule trio_distillation),
+    # without it they are computed here (rule alignments): the same file.
+    assert plan.alignments_file() == "results/toy/corpus/distillation.aln.zst"
+    assert plan.trio_file("distillation", "aln") == f"resources/corpora/{key}/distillation.aln.zst"
+    assert plan.trio_kinds == (["distillation"] if trio else [])
     assert plan.upstream_models == [] and plan.corpus_kinds == ["distillation"]
 
 
@@ -410,28 +463,13 @@ CORPUS = {"src": f"{BASE}/c.xx.zst", "trg": f"{BASE}/c.yy.zst"}
             "parallel": {**CORPUS, "tok-src": f"{BASE}/x"}}}},
          ContinuationError, "continuation.corpora.parallel has tok-src but not tok-trg, alignments: "
          "tok-src, tok-trg and alignments come all three or none"),
-        ({"continuation": {"corpora": {"parallel": CORPUS}}},
-         ContinuationError, "continuation.corpora.parallel replaces the training datasets, but "
-         "datasets.train lists toy_train: remove one of them"),
-        ({"continuation": {"corpora": {"backtranslations": CORPUS}}},
-         ContinuationError, "continuation.corpora.backtranslations replaces back-translating "
-         "datasets.mono-trg (toy_mono-trg): remove one of them"),
         ({"datasets": NO_DATA, "continuation": {"corpora": {"distillation": CORPUS}}},
-         ContinuationError, "continuation.corpora.distillation needs continuation.vocab: the student "
-         "must use the vocab the distillation corpus was made with"),
-        ({"datasets": {"train": [], "mono-src": []}, "continuation": {
-            "vocab": VOCAB, "corpora": {"distillation": CORPUS, "parallel": CORPUS},
-            "models": {"backwards": {"url": f"{BASE}/bw", "mode": "use", "type": "default"}}}},
-         ContinuationError, "continuation.corpora.distillation replaces the teachers and the data they "
-         "translate, so datasets.mono-trg, continuation.corpora.parallel, "
-         "continuation.models.backwards would not be used: remove them"),
+         ContinuationError, "continuation.corpora.distillation needs continuation.vocab (or a model in "
+         "continuation.models, whose directory provides it): the student must use the vocab the "
+         "distillation corpus was made with"),
         ({"datasets": {"train": []}},
          ContinuationError, "no training data: list datasets.train or set continuation.corpora.parallel "
          "(or continuation.corpora.distillation to train only a student)"),
-        ({"continuation": {"models": {"teachers": MODELS,
-                                      "backwards": {"url": f"{BASE}/bw", "mode": "use", "type": "default"}}}},
-         ContinuationError, "continuation.models (teacher0, teacher1, backward) needs continuation.vocab: "
-         "a model only works with the vocab it was trained with"),
         ({"continuation": {"vocab": VOCAB, "models": {
             "student": {"url": f"{BASE}/s", "mode": "use", "type": "default"}}}},
          ValueError, "config continuation.models.student.mode is `use` (the student is used as "
@@ -455,12 +493,118 @@ CORPUS = {"src": f"{BASE}/c.xx.zst", "trg": f"{BASE}/c.yy.zst"}
          "set cleaning.langid to auto (on only for the languages it knows) or false"),
     ],
     ids=["teacher-and-teachers", "url-count", "sha256-count", "credentials", "system-file",
-         "same-model", "partial-trio", "parallel-and-train", "backtranslations-and-mono",
-         "distillation-without-vocab", "distillation-replaces", "no-training-data",
-         "models-without-vocab", "student-use-finetuned", "same-language", "mirror-credentials",
+         "same-model", "partial-trio",
+         "distillation-without-vocab", "no-training-data",
+         "student-use-finetuned", "same-language", "mirror-credentials",
          "dataset-use", "stem-collision", "test-overlap", "langid-unknown"],
 )
 def test_settings_that_cannot_work(override, error, message):
     with pytest.raises(error) as raised:
         plan_of(override)
     assert str(raised.value).startswith(message), str(raised.value)
+
+
+# --- a config file alone, toy data, reused corpora on top of a full config (issue 15 §2) ------
+
+EN_RU = {"experiment": {"name": "en-ru", "src": "en", "trg": "ru"},
+         "datasets": {"train": ["opus_Books/v1"], "devtest": ["flores_dev"], "test": ["flores_devtest"]}}
+
+
+def alone(config: dict) -> dict:
+    """A config given as the only --configfile: no embedded default under it."""
+    config = copy.deepcopy(config)
+    guard.guard(config, SCHEMA)
+    return with_defaults(config)
+
+
+def test_a_config_alone_takes_the_production_defaults_not_the_toys():
+    config = alone(EN_RU)
+    plan = make_plan(config)
+    assert not any(name.startswith("toy_") for name in plan.stems.values())
+    assert plan.datasets["mono-src"] == [] and plan.datasets["mono-trg"] == []
+    presets = {stage: config["marian-args"][stage]["preset"] for stage in
+               ("training-backward", "training-teacher", "training-student", "training-student-finetuned")}
+    assert presets == {"training-backward": "transformer-base", "training-teacher": "transformer-big",
+                       "training-student": "student-tiny", "training-student-finetuned": "student-tiny"}
+    assert "after" not in config["marian-args"]["training-teacher"]  # until early stopping
+    assert config["marian"]["train"] == "pymarian train" and config["toy"]["train"] == 20000
+    # A stage given without a preset gets the stage's production preset, not the toy's.
+    given = alone({**EN_RU, "marian-args": {"training-teacher": {"early-stopping": 20}}})
+    assert given["marian-args"]["training-teacher"] == {"early-stopping": 20, "preset": "transformer-big"}
+    # The embedded default keeps its toy values explicitly.
+    assert config_of()["marian-args"]["training-teacher"] == {"preset": "transformer-toy", "after": "1500u"}
+
+
+def test_a_real_pair_layered_over_the_toy_is_refused_naming_the_inherited_key():
+    with pytest.raises(ConfigError) as raised:
+        plan_of(EN_RU)  # config/config.yml under it: mono-src/mono-trg inherit the toy's
+    message = str(raised.value)
+    assert message.startswith("config datasets.mono-src lists toy_mono-src, but toy_ datasets are "
+                              "generated text"), message
+    assert "not en (experiment.src)" in message
+    assert "applies only when no --configfile is given" in message
+
+
+@pytest.mark.parametrize("override,key", [
+    ({"experiment": {"src": "de"}}, "datasets.train lists toy_train"),  # one real language
+    ({"experiment": {"src": "xx", "trg": "eng"}}, "not eng (experiment.trg)"),
+    ({"datasets": {"train": ["toy_train", "opus_Books/v1"]}}, "datasets.train lists toy_train and "
+     "datasets.train lists opus_Books/v1: toy_ datasets are generated text and cannot be mixed"),
+    ({"datasets": {"mono-trg": ["news-crawl_news.2021"]}}, "and datasets.mono-trg lists news-crawl_news.2021"),
+])
+def test_toy_data_never_reaches_real_data(override, key):
+    with pytest.raises(ConfigError, match="toy_ datasets are generated text") as raised:
+        plan_of(override)
+    assert key in str(raised.value)
+
+
+def test_toy_languages_keep_their_own_files_beside_toy_sets():
+    """local_ and url_ name the user's own files, in any language: tests and toy experiments
+    mix them with toy sets."""
+    plan = plan_of({"datasets": {"train": ["local_mine", "toy_train"]}})
+    assert {"local_mine", "toy_train"} <= set(plan.stems.values()) and plan.warnings == ()
+
+
+def test_known_languages():
+    from mtdistill.config.checks import known_language
+
+    assert all(known_language(c) for c in ("en", "eng", "ru", "zh_Hant", "eng_Latn", "fil", "yue"))
+    assert not any(known_language(c) for c in ("xx", "yy", "qq", "zzz"))
+
+
+@pytest.mark.parametrize("cont,extra,dropped,kept,message", [
+    ({"corpora": {"parallel": CORPUS}}, {}, ["train"], ["mono-src", "mono-trg"],
+     "continuation.corpora.parallel replaces the training datasets: datasets.train (toy_train) "
+     "not used and not imported"),
+    ({"corpora": {"backtranslations": CORPUS}}, {}, ["mono-trg"], ["train", "mono-src"],
+     "continuation.corpora.backtranslations replaces back-translating: datasets.mono-trg "
+     "(toy_mono-trg) not used and not imported"),
+    ({"vocab": VOCAB, "corpora": {"distillation": CORPUS, "parallel": CORPUS},
+      "models": {"backwards": BACKWARD_USE, "teachers": MODELS_USE}}, {},
+     ["train", "mono-src", "mono-trg"], [],
+     "continuation.corpora.distillation replaces the teachers, the backward model and the data "
+     "they learn from or translate: datasets.train (toy_train); datasets.mono-src (toy_mono-src); "
+     "datasets.mono-trg (toy_mono-trg); continuation.corpora.parallel; "
+     "continuation.models.teachers; continuation.models.backwards not used"),
+])
+def test_reused_corpora_over_a_full_config_warn_and_leave_the_replaced_aside(cont, extra, dropped, kept, message):
+    """Upstream adds a continuation block to a full config: a warning, and nothing imported
+    that is not used."""
+    plan = plan_of({"continuation": cont, **extra})
+    assert len(plan.warnings) == 1 and plan.warnings[0].startswith(message), plan.warnings
+    for kind in dropped:
+        assert plan.datasets[kind] == []
+    for kind in kept:
+        assert plan.datasets[kind]
+    assert plan.datasets["devtest"] == ["toy_dev"] and plan.datasets["test"] == ["toy_test"]
+    # Their stems are gone: no import, cleaning or merge of them is planned.
+    assert not {n for k in dropped for n in DEFAULT["datasets"][k]} & set(plan.stems.values())
+    if "distillation" in cont:
+        assert set(plan.corpora) == {"distillation"} and set(plan.continued) == set()
+        assert plan.upstream_models == [] and plan.corpus_kinds == ["distillation"]
+
+
+def test_no_warning_when_the_replaced_lists_are_empty():
+    plan = plan_of({"datasets": {"train": []}, "continuation": {"corpora": {"parallel": CORPUS}}})
+    assert plan.warnings == ()
+    assert plan_of().warnings == ()

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from _http import serve
-from conftest import REPO, RESULTS, TINY, planned_jobs, snakemake, write_config
+from conftest import DEFAULT, REPO, RESULTS, TINY, planned_jobs, snakemake, write_config
 from mtdistill.common import textio
 from mtdistill.report import data as report_data
 from mtdistill.report import metrics as report_metrics
@@ -147,7 +147,7 @@ def test_metrics_table_and_chart(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_report(tiny_run, tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "report.html"
-    snakemake(tiny_run["workdir"], "--report", str(path), configfiles=[TINY])
+    snakemake(tiny_run["workdir"], "--report", str(path), configfiles=[DEFAULT, TINY])
     return path
 
 
@@ -203,7 +203,7 @@ def test_report_has_scores_curves_data_speed_and_provenance(tiny_run, tiny_repor
 def test_report_after_a_named_target(tiny_run, tmp_path):
     """A run stopped after a stage: the report of what that stage ran."""
     path = tmp_path / "partial.html"
-    snakemake(tiny_run["workdir"], "--report", str(path), "backwards", configfiles=[TINY])
+    snakemake(tiny_run["workdir"], "--report", str(path), "backwards", configfiles=[DEFAULT, TINY])
     assert [p.rsplit("/", 1)[1] for p in report_results(path)] == ["backward.svg"]
 
 
@@ -231,9 +231,9 @@ def continued_run(tiny_run, tmp_path_factory):
             },
         }
         configfile = write_config(work / "cont.yml", yaml.safe_dump(cfg))
-        run = snakemake(work, "--cores", "2", configfiles=[TINY, configfile], timeout=600)
+        run = snakemake(work, "--cores", "2", configfiles=[DEFAULT, TINY, configfile], timeout=600)
         path = work / "report.html"
-        snakemake(work, "--report", str(path), configfiles=[TINY, configfile])
+        snakemake(work, "--report", str(path), configfiles=[DEFAULT, TINY, configfile])
     return {"workdir": work, "url": url, "report": path, "jobs": planned_jobs(run.stdout + run.stderr)}
 
 

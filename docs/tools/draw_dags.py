@@ -49,7 +49,8 @@ def recipes() -> dict[str, list[Path]]:
     """Picture name -> config files: the embedded default, then every example."""
     found = {"default": []}
     for path in sorted(EXAMPLES.glob("*.yml")):
-        found[path.stem] = [path]
+        # real-pair is a complete config; the continuation recipes are overlays of the toy.
+        found[path.stem] = [path] if path.stem == "real-pair" else [REPO / "config/config.yml", path]
     return found
 
 
@@ -114,7 +115,7 @@ def to_svg(dot: str) -> str:
 def title_of(name: str, configfiles: list[Path]) -> str:
     if not configfiles:
         return "embedded default (config/config.yml): snakemake"
-    return f"{name}: snakemake --configfile {configfiles[0].relative_to(REPO)}"
+    return f"{name}: snakemake --configfile {' '.join(str(p.relative_to(REPO)) for p in configfiles)}"
 
 
 def draw(out_dir: Path = DOCS) -> list[Path]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shlex
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -33,6 +35,9 @@ DATASET_KINDS = ("train", "devtest", "test", "mono-src", "mono-trg")
 TOY_SPLITS = ("train", "dev", "test", "mono-src", "mono-trg")
 # The modes that train a model from downloaded weights (`use` takes it as it is).
 TRAINED_FROM_DOWNLOAD = ("continue", "init")
+# An OPUS-MT target-language label as its README writes it (>>fin<<, >>zho_Hans<<): it
+# reaches a shell command (quoted) and every source line.
+TARGET_TOKEN = re.compile(r">>[a-z]{2,3}(_[A-Za-z0-9]{2,8}){0,2}<<")
 
 
 class ContinuationError(ConfigError):
@@ -96,12 +101,25 @@ class Continued:
     mode: str  # use (as downloaded), continue (its training), init (a new training from it)
     sha256: str | None
     dir: str  # resources/models/{url_key(url)}
+    # default: a Marian model of this experiment's vocab. opusmt: an OPUS-MT release that
+    # keeps its own vocab and pre/post-processing (source.spm, target.spm, vocab.yml in
+    # `dir`), translating text to text; used as it is only.
+    type: str = "default"
+    target_token: str | None = None  # e.g. >>fin<<, prepended to every source line (opusmt)
+
+    @property
+    def foreign(self) -> bool:
+        """Brings its own vocab: never checked against nor trained with the experiment's."""
+        return self.type == "opusmt"
 
 
 @dataclass(frozen=True)
 class Vocab:
     """The SentencePiece vocab files; the URLs (and checksums) they are downloaded from when
-    reused by URL (config continuation.vocab). The same file on both sides is a joint vocab."""
+    reused by URL (config continuation.vocab), or the reused model whose directory provides
+    them (`model`, see vocab_provider). The same file on both sides is a joint vocab; from a
+    model directory there are always two files, and identical content there means joint
+    (decided by the jobs that read them, as the plan reads no file)."""
 
     src: str
     trg: str
@@ -109,10 +127,26 @@ class Vocab:
     trg_url: str | None = None
     src_sha256: str | None = None
     trg_sha256: str | None = None
+    model: str | None = None  # the name of the model whose directory provides the vocab
+    model_url: str | None = None
 
     @property
     def files(self) -> list[str]:
         return sorted({self.src, self.trg})
+
+    @property
+    def model_key(self) -> str | None:
+        """Download folder key of the model directory that provides the vocab."""
+        return url_key(self.model_url) if self.model_url else None
+
+    @property
+    def origin(self) -> str:
+        """Where the vocab comes from, for errors at download time: URL(s), or 'trained here'."""
+        if self.model_url:
+            return self.model_url
+        if self.src_url == self.trg_url:
+            return self.src_url or "trained here"
+        return f"{self.src_url} and {self.trg_url}"
 
     @property
     def urls(self) -> dict:
@@ -139,7 +173,7 @@ class Plan:
     trg: str
     paths: Paths
     config_sha256: str
-    datasets: dict  # config `datasets`: names as configured
+    datasets: dict  # config `datasets` less what reused corpora replace (replaced_by_corpora)
     stems: dict  # file stem (the {stem} wildcard) -> dataset name, every dataset
     teachers: tuple  # teacher0..N-1
     continued: dict  # name -> Continued, in config order: teachers, backward, student
@@ -150,6 +184,8 @@ class Plan:
     langid: str  # on, off or auto
     uses_langid: bool  # py3langid runs for one of the languages
     clean_rules: str  # where the rule-based cleaning writes
+    # What the config asks for that this run leaves aside (rules/common.smk prints them).
+    warnings: tuple[str, ...] = ()
 
     # --- models
 
@@ -177,6 +213,47 @@ class Plan:
         if self.mode_of(name) in TRAINED_FROM_DOWNLOAD:
             return f"--pretrained {self.continued[name].dir}"
         return ""
+
+    def spec_of(self, name: str) -> Continued | None:
+        """The download a model is, if it is one (the teachers' ensemble: its members', who
+        share one type)."""
+        return self.continued.get(self.teachers[0] if name == "teacher-ensemble" else name)
+
+    def is_foreign(self, name: str) -> bool:
+        """A model with its own vocab and preprocessing (type opusmt): translates text."""
+        spec = self.spec_of(name)
+        return bool(spec and spec.foreign)
+
+    def model_vocab_files(self, name: str) -> list[str]:
+        """What a model translates or scores with besides its weights: the experiment's
+        vocabs (source, target of its direction), or a foreign model's own (OPUS-MT: its
+        two SentencePiece models and its Marian YAML vocab)."""
+        if self.is_foreign(name):
+            folder = self.spec_of(name).dir
+            return [f"{folder}/source.spm", f"{folder}/target.spm", f"{folder}/vocab.yml"]
+        return self.vocabs("backward" if name == "backward" else "forward")
+
+    def model_langs(self, name: str) -> tuple[str, str]:
+        """(source, target) language of a model: they name the vocab.{lang}.spm files its
+        directory ships. The backward model translates trg -> src."""
+        return (self.trg, self.src) if name == "backward" else (self.src, self.trg)
+
+    def model_vocab_args(self, name: str) -> str:
+        """translate.py's and score.py's arguments naming those files."""
+        files = self.model_vocab_files(name)
+        if not self.is_foreign(name):
+            return "--vocabs " + " ".join(files)
+        token = self.spec_of(name).target_token
+        return (
+            f"--model-type opusmt --spm-src {files[0]} --spm-trg {files[1]}"
+            f" --vocab-yml {files[2]}"
+            + (f" --target-token {shlex.quote(token)}" if token else "")
+        )
+
+    def download_keys(self, foreign: bool) -> list[str]:
+        """Download folder keys of the models reused by URL of one kind: Marian model
+        directories (download_model) or foreign releases (download_opusmt)."""
+        return [k for k, n in self.model_by_key.items() if self.continued[n].foreign == foreign]
 
     @cached_property
     def model_by_key(self) -> dict:
@@ -283,10 +360,19 @@ class Plan:
         return f"{self.paths.corpus}/{kind}.{lang}.zst"
 
     def alignments_file(self) -> str:
-        """Guided alignments of the distillation corpus: downloaded with it, or computed."""
-        if self.distillation_given and "alignments" in self.corpora["distillation"]:
-            return f"{self.corpus_dir('distillation')}/distillation.aln.zst"
+        """Guided alignments of the distillation corpus, in piece positions of this run's
+        vocab: computed here, or checked and converted from a downloaded trio (trio_kinds)."""
         return f"{self.paths.corpus}/distillation.aln.zst"
+
+    @property
+    def trio_kinds(self) -> list[str]:
+        """The corpora of this run downloaded with a trio (tok-src, tok-trg, alignments):
+        each is checked against its corpus and the vocab (mtdistill.distill.trio)."""
+        return [k for k in self.corpus_kinds if k in self.corpora and "alignments" in self.corpora[k]]
+
+    def trio_file(self, kind: str, part: str) -> str:
+        """A downloaded trio's file: part tok-{lang} or aln."""
+        return f"{self.corpus_dir(kind)}/{kind}.{part}.zst"
 
     def teacher_corpus(self, lang: str) -> str:
         """Teachers learn from the parallel corpus plus back-translations when there are."""
@@ -457,6 +543,7 @@ class Plan:
         return {
             n: (
                 {"url": self.continued[n].url, "mode": self.mode_of(n)}
+                | ({"type": self.continued[n].type} if self.is_foreign(n) else {})
                 if n in self.continued
                 else "trained"
             )
@@ -467,7 +554,9 @@ class Plan:
     def provenance_inputs(self) -> dict:
         """The vocab and the corpora: their URLs (checksums left out), or made here."""
         vocab = self.vocab
-        if not vocab.src_url:
+        if vocab.model_url:
+            found = {"vocab": {"model directory": vocab.model_url}}
+        elif not vocab.src_url:
             found = {"vocab": "trained here"}
         elif vocab.src_url == vocab.trg_url:
             found = {"vocab": {"joint": vocab.src_url}}
@@ -529,27 +618,134 @@ def continued_models(models: dict, n_teachers: int) -> dict:
             )
         for i, (url, sha) in enumerate(zip(urls, sums)):
             _check_url(f"models.{ensemble_key}.urls[{i}]", url)
-            found[f"teacher{i}"] = (url, ensemble["mode"], sha)
+            kind = _model_type(ensemble_key, ensemble)
+            found[f"teacher{i}"] = (url, ensemble["mode"], sha, *kind)
     for key, name in (("backwards", "backward"), ("student", "student")):
         if key in models:
             spec = models[key]
             _check_url(f"models.{key}.url", spec["url"])
-            found[name] = (spec["url"], spec["mode"], spec.get("sha256"))
+            found[name] = (spec["url"], spec["mode"], spec.get("sha256"), *_model_type(key, spec))
+    _check_foreign_ensemble(ensemble_key, [found[f"teacher{i}"][3] for i in range(n_teachers)]
+                            if ensemble else [])
     # One model twice, however its URL is written (x, ./x, x/, file:///abs/x).
     keys = {f"teacher{i}": f"models.{ensemble_key}.urls[{i}]" for i in range(n_teachers)}
     keys |= {"backward": "models.backwards.url", "student": "models.student.url"}
-    checks.check_model_urls([(keys[n], url) for n, (url, _, _) in found.items()])
+    checks.check_model_urls([(keys[n], found[n][0]) for n in found])
     return {
-        name: Continued(url, mode, sha, f"resources/models/{url_key(url)}")
-        for name, (url, mode, sha) in found.items()
+        name: Continued(url, mode, sha, f"resources/models/{url_key(url)}", kind, token)
+        for name, (url, mode, sha, kind, token) in found.items()
     }
+
+
+def _model_type(key: str, spec: dict) -> tuple[str, str | None]:
+    """(type, target token) of continuation.models.{key}, checked."""
+    kind, token = spec.get("type", "default"), spec.get("target-token")
+    where = f"continuation.models.{key}"
+    if kind == "opusmt" and key == "student":
+        raise ContinuationError(
+            f"{where}.type opusmt: the student is trained, exported and evaluated with the "
+            "experiment's vocab, so it cannot be a foreign model; use an OPUS-MT model as "
+            "teacher or backward model, or set type: default"
+        )
+    if kind == "opusmt" and spec["mode"] != "use":
+        raise ContinuationError(
+            f"{where}: type opusmt works with mode use only (mode is {spec['mode']}): an "
+            "OPUS-MT model keeps its own vocab and preprocessing, while continue and init "
+            "train with the experiment's vocab; set mode: use, or train the model here"
+        )
+    if token is not None:
+        if kind != "opusmt":
+            raise ContinuationError(
+                f"{where}.target-token is only read for type opusmt (a multilingual OPUS-MT "
+                "model); remove it or set type: opusmt"
+            )
+        if not TARGET_TOKEN.fullmatch(token):
+            raise ContinuationError(
+                f"{where}.target-token {token!r} is not a target-language token: write it "
+                "as in the model's README, e.g. >>fin<< or >>zho_Hans<<"
+            )
+    return kind, token
+
+
+def _check_foreign_ensemble(key: str, kinds: list[str]) -> None:
+    """One Marian ensemble decodes with one vocab: a foreign model cannot join one."""
+    if len(kinds) > 1 and "opusmt" in kinds:
+        raise ContinuationError(
+            f"continuation.models.{key}: an ensemble of {len(kinds)} teachers with type "
+            "opusmt cannot be decoded: each OPUS-MT model has its own vocab, and a Marian "
+            "ensemble needs one vocab for all members; set experiment.teacher-ensemble: 1 "
+            "with one URL, or use teachers of one vocab (type default)"
+        )
+
+
+def vocab_provider(continued: dict) -> str:
+    """The model whose directory provides the vocab when continuation.vocab is not set: the
+    first reused model in the order teacher0..N-1, backward, student. Settled without
+    reading a file (downloads never run while the DAG is built): that model's download
+    writes vocab.{src}.spm and vocab.{trg}.spm; every other model directory that ships a
+    vocab is checked against them when it is downloaded."""
+    order = [n for n in continued if n.startswith("teacher")] + ["backward", "student"]
+    # A foreign model (type opusmt) keeps its own vocab: it never provides the experiment's.
+    return next(n for n in order if n in continued and not continued[n].foreign)
+
+
+def _names(names: list[str], most: int = 4) -> str:
+    """A list of dataset names for a message, cut short (upstream configs list dozens)."""
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def replaced_by_corpora(datasets: dict, cont: dict) -> tuple[dict, dict, tuple[str, ...]]:
+    """(datasets, continuation, warnings): the settings a reused corpus replaces, dropped.
+
+    Upstream (mozilla/translations) accepts a continuation block on top of a full config (its
+    own continuation test does that), so this is a warning, not an error; and what would go
+    unused is not imported: the datasets' stems and the models' downloads leave the DAG. A
+    parallel corpus replaces datasets.train, back-translations datasets.mono-trg; a
+    distillation corpus the teachers and everything they learn from or translate. devtest and
+    test stay (validation and evaluation)."""
+    datasets = dict(datasets)
+    cont = {**cont, "corpora": dict(cont.get("corpora", {})), "models": dict(cont.get("models", {}))}
+    corpora, models = cont["corpora"], cont["models"]
+    warnings = []
+
+    def drop_datasets(kinds):
+        found = [f"datasets.{k} ({_names(datasets[k])})" for k in kinds if datasets[k]]
+        for kind in kinds:
+            datasets[kind] = []
+        return found
+
+    if "distillation" in corpora:
+        dropped = drop_datasets(("train", "mono-src", "mono-trg"))
+        dropped += [f"continuation.corpora.{k}" for k in ("parallel", "backtranslations")
+                    if corpora.pop(k, None)]
+        dropped += [f"continuation.models.{k}" for k in ("teacher", "teachers", "backwards")
+                    if models.pop(k, None)]
+        if dropped:
+            warnings.append(
+                "continuation.corpora.distillation replaces the teachers, the backward model and "
+                f"the data they learn from or translate: {'; '.join(dropped)} not used, nothing "
+                "of it is imported or downloaded (datasets.devtest and datasets.test still are)"
+            )
+    for kind, key, what in (("parallel", "train", "the training datasets"),
+                            ("backtranslations", "mono-trg", "back-translating")):
+        if kind in corpora and datasets[key]:
+            (dropped,) = drop_datasets((key,))
+            warnings.append(
+                f"continuation.corpora.{kind} replaces {what}: {dropped} not used and not "
+                "imported"
+            )
+    if not models:
+        del cont["models"]
+    if not corpora:
+        del cont["corpora"]
+    return datasets, cont, tuple(warnings)
 
 
 def check_continuation(cont: dict, datasets: dict, continued: dict) -> None:
     """Settings that parse but could not work: stop before any job runs."""
     vocab = cont.get("vocab")
     corpora = cont.get("corpora", {})
-    models = cont.get("models", {})
     for kind, spec in corpora.items():
         given = [k for k in TRIO if k in spec]
         if given and len(given) != len(TRIO):
@@ -563,43 +759,18 @@ def check_continuation(cont: dict, datasets: dict, continued: dict) -> None:
     if vocab:
         for side in ("src", "trg"):
             _check_url(f"vocab.{side}", vocab[side])
-    if "parallel" in corpora and datasets["train"]:
-        raise ContinuationError(
-            "continuation.corpora.parallel replaces the training datasets, but "
-            f"datasets.train lists {', '.join(datasets['train'])}: remove one of them"
-        )
-    if "backtranslations" in corpora and datasets["mono-trg"]:
-        raise ContinuationError(
-            "continuation.corpora.backtranslations replaces back-translating datasets.mono-trg "
-            f"({', '.join(datasets['mono-trg'])}): remove one of them"
-        )
+    # What a reused corpus replaces was dropped before (replaced_by_corpora), with a warning.
     if "distillation" in corpora:
-        if not vocab:
+        if not vocab and not continued:
             raise ContinuationError(
-                "continuation.corpora.distillation needs continuation.vocab: the student must "
-                "use the vocab the distillation corpus was made with"
-            )
-        replaced = [f"datasets.{k}" for k in ("train", "mono-src", "mono-trg") if datasets[k]]
-        replaced += [
-            f"continuation.corpora.{k}" for k in ("parallel", "backtranslations") if k in corpora
-        ]
-        replaced += [
-            f"continuation.models.{k}" for k in ("teacher", "teachers", "backwards") if k in models
-        ]
-        if replaced:
-            raise ContinuationError(
-                "continuation.corpora.distillation replaces the teachers and the data they "
-                f"translate, so {', '.join(replaced)} would not be used: remove them"
+                "continuation.corpora.distillation needs continuation.vocab (or a model in "
+                "continuation.models, whose directory provides it): the student must use the "
+                "vocab the distillation corpus was made with"
             )
     elif not datasets["train"] and "parallel" not in corpora:
         raise ContinuationError(
             "no training data: list datasets.train or set continuation.corpora.parallel "
             "(or continuation.corpora.distillation to train only a student)"
-        )
-    if continued and not vocab:
-        raise ContinuationError(
-            f"continuation.models ({', '.join(continued)}) needs continuation.vocab: a model "
-            "only works with the vocab it was trained with"
         )
 
 
@@ -646,11 +817,12 @@ def make_plan(config: dict) -> Plan:
     # Not the same language however written (en/eng, zh_Hant/zh_hant), and no code that
     # is also a file name (distillation.aln.zst).
     checks.check_languages(src, trg)
-    datasets = config["datasets"]
     n_teachers = experiment["teacher-ensemble"]
     # Continuation: artifacts reused by URL are downloaded under resources/, keyed by URL
     # (experiments share them); the rules that would have made them drop out of the DAG.
-    cont = config["continuation"]
+    # What a reused corpus replaces is dropped here, with a warning (the plan's datasets are
+    # the effective ones: the rules read them, not config["datasets"]).
+    datasets, cont, warnings = replaced_by_corpora(config["datasets"], config["continuation"])
     continued = continued_models(cont.get("models", {}), n_teachers)
     check_continuation(cont, datasets, continued)
     # A student used as downloaded is not trained, so it cannot be fine-tuned: say so.
@@ -670,11 +842,23 @@ def make_plan(config: dict) -> Plan:
             src_sha256=sums.get("src"),
             trg_sha256=sums.get("trg"),
         )
+    elif any(not spec.foreign for spec in continued.values()):
+        # The vocab travels with the models, as upstream takes it.
+        name = vocab_provider(continued)
+        spec = continued[name]
+        vocab = Vocab(
+            src=f"{spec.dir}/vocab.{src}.spm",
+            trg=f"{spec.dir}/vocab.{trg}.spm",
+            model=name,
+            model_url=spec.url,
+        )
     elif experiment["spm-vocab-split"]:
         vocab = Vocab(f"{paths.vocab}/vocab.{src}.spm", f"{paths.vocab}/vocab.{trg}.spm")
     else:
         vocab = Vocab(f"{paths.vocab}/vocab.spm", f"{paths.vocab}/vocab.spm")
     stems = dataset_stems(datasets, src, trg)
+    # Toy data (generated gibberish) never reaches a real language pair.
+    checks.check_toy_datasets(datasets, src, trg)
     # No test set among the training or validation data (by file stem: one dataset, one stem).
     checks.check_dataset_overlap(datasets, dataset_stem)
     cleaning = config["cleaning"]
@@ -700,4 +884,5 @@ def make_plan(config: dict) -> Plan:
         # With the neural filter on, bicleaner reads the rule-based cleaning's output and
         # writes {data}/clean/, which the merges and the report read.
         clean_rules=f"{paths.data}/clean-rules" if cleaning["bicleaner"]["enabled"] else clean,
+        warnings=warnings,
     )

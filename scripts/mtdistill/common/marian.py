@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
 import logging
 import os
@@ -147,6 +148,20 @@ def split_preset(options_json: str | None, preset_dir: str | None) -> tuple[list
     if not path.is_file():
         raise ConfigError(f"Marian preset '{preset}' not found: expected {path}")
     return ["-c", str(path)], options
+
+
+def joint_vocab(src_vocab: str, trg_vocab: str) -> bool:
+    """Both sides share one vocab: one file, or two of identical content (a model directory
+    holds vocab.{src}.spm and vocab.{trg}.spm, copies of one another for a joint vocab)."""
+    return os.path.realpath(src_vocab) == os.path.realpath(trg_vocab) or filecmp.cmp(
+        src_vocab, trg_vocab, shallow=False
+    )
+
+
+def vocab_pair(src_vocab: str, trg_vocab: str) -> list[str]:
+    """Marian's --vocabs: a joint vocab as one file twice, so that options that need one
+    vocab for both sides (tied-embeddings-all) see one."""
+    return [src_vocab, src_vocab if joint_vocab(src_vocab, trg_vocab) else trg_vocab]
 
 
 def cuda_device_count() -> int:

@@ -226,6 +226,53 @@ def check_dataset_overlap(datasets: dict, stem=lambda name: name) -> None:
                 )
 
 
+def known_language(code: str) -> bool:
+    """A code the language tables know (en, eng, zh_Hant, eng_Latn), unlike the toy's xx/yy."""
+    from mtdistill.common.langs import LANGID_LANGUAGES, SCRIPTS_OF, base_language
+
+    base = base_language(code)
+    return base in set(ISO_639_1.values()) or base in SCRIPTS_OF or base in LANGID_LANGUAGES
+
+
+EMBEDDED_DEFAULT_HINT = (
+    "config/config.yml, the embedded default, applies only when no --configfile is given; a "
+    "file layered over it (--configfile config/config.yml my.yml) inherits its toy_ "
+    "datasets for every list it does not set"
+)
+
+
+# Importers of public corpora: their data is real text of real languages. local_ and url_
+# name the user's own files, which may be in the toy's languages (tests, experiments).
+PUBLIC_IMPORTERS = ("opus_", "mtdata_", "sacrebleu_", "flores_", "news-crawl_")
+
+
+def check_toy_datasets(datasets: dict, src: str, trg: str) -> None:
+    """toy_ datasets are text the toy generator makes up: never data of a real language, and
+    never mixed with public corpora (a pair of codes the tables do not know, which sets
+    datasets.train but inherits the toy's mono-src, would train on gibberish unnoticed)."""
+    kinds = ("train", "devtest", "test", "mono-src", "mono-trg")
+    toy = [(k, n) for k in kinds for n in datasets.get(k) or [] if n.startswith("toy_")]
+    if not toy:
+        return
+    kind, name = toy[0]
+    real = [(key, code) for key, code in (("src", src), ("trg", trg)) if known_language(code)]
+    if real:
+        key, code = real[0]
+        raise ConfigError(
+            f"config datasets.{kind} lists {name}, but toy_ datasets are generated text (the "
+            f"toy pair's made-up words), not {code} (experiment.{key}): list real datasets "
+            f"under datasets.{kind}, or [] for none. {EMBEDDED_DEFAULT_HINT}"
+        )
+    other = [(k, n) for k in kinds for n in datasets.get(k) or [] if n.startswith(PUBLIC_IMPORTERS)]
+    if other:
+        raise ConfigError(
+            f"config datasets.{kind} lists {name} and datasets.{other[0][0]} lists "
+            f"{other[0][1]}: toy_ datasets are generated text and cannot be mixed with real "
+            f"data; list real datasets under datasets.{kind}, or [] for none. "
+            f"{EMBEDDED_DEFAULT_HINT}"
+        )
+
+
 # --- continuation models ------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from mtdistill.common import errors
+from mtdistill.common import errors, marian
 from mtdistill.common.textio import atomic_path, atomic_write
 
 log = logging.getLogger("evaluate.export")
@@ -43,7 +43,9 @@ def export(args) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     model_name = "model.intgemm8.bin" if args.model.endswith(".bin") else "model.npz"
     files = {model_name: args.model}
-    vocab_names = ["vocab.spm"] if args.src_vocab == args.trg_vocab else [f"vocab.{args.src}.spm", f"vocab.{args.trg}.spm"]
+    # Joint by content: a vocab from a model directory is two identical files.
+    joint = marian.joint_vocab(args.src_vocab, args.trg_vocab)
+    vocab_names = ["vocab.spm"] if joint else [f"vocab.{args.src}.spm", f"vocab.{args.trg}.spm"]
     files.update(zip(vocab_names, [args.src_vocab, args.trg_vocab]))
     for name, source in files.items():
         with atomic_path(out / name) as tmp:

@@ -186,7 +186,7 @@ def build_command(args, train_files: list[str], valid_files: list[str], tmp_dir:
     cmd += preset
     cmd += ["--model", str(model_dir / "model.npz")]
     cmd += ["--train-sets", *train_files]
-    cmd += ["--vocabs", args.src_vocab, args.trg_vocab]
+    cmd += ["--vocabs", *marian.vocab_pair(args.src_vocab, args.trg_vocab)]
     if args.alignments:
         cmd += ["--guided-alignment", args.alignments_plain]
     if valid_files:
