@@ -441,7 +441,7 @@ def test_dry_run_plans_every_importer(workdir, tmp_path):
 experiment: {src: en, trg: de}
 datasets:
   train: [opus_ELRC-3075/v1, "mtdata_Statmt-news_commentary-16-deu-eng",
-          "url_http://127.0.0.1:9/c.[LANG].gz", toy_train]
+          "url_http://127.0.0.1:9/c.[LANG].gz"]
   devtest: [flores_dev]
   test: [sacrebleu_wmt19, flores_devtest]
   mono-src: [news-crawl_news.2021]
@@ -450,10 +450,10 @@ datasets:
 """)
     jobs = dry_run(workdir, configfiles=[DEFAULT, TINY, cfg])
     # 6 parallel datasets, one job each; news-crawl once per language; flores_dev is
-    # parallel already, so its de side is not imported twice.
+    # parallel already, so its de side is not imported twice. No toy_ data for en-de.
     assert jobs["import_parallel"] == 6
     assert jobs["import_mono"] == 2
-    assert jobs["import_dataset"] == 2  # toy_train, both sides
+    assert "import_dataset" not in jobs and "generate_toy_corpus" not in jobs
     assert not (workdir / "resources").exists()
 
 
@@ -477,7 +477,10 @@ def test_import_rules_run(workdir, tmp_path, server):
 experiment: {{src: en, trg: de}}
 datasets:
   train: [opus_Test/v1]
+  devtest: [opus_Test/v1]
+  test: ["sacrebleu_wmt19"]
   mono-src: [news-crawl_news.2021]
+  mono-trg: []
   mirrors: {{opus: "{m['opus']}", news-crawl: "{m['news-crawl']}"}}
 """)
     data = "results/tiny/data/original"

@@ -296,9 +296,6 @@ def check_vocab_fit(out_dir: str | os.PathLike, src_vocab: str, trg_vocab: str,
     source = files.get("final.npz")
     url = record.get("url") or str(out_dir)
     origin = origin or f"{src_vocab}, {trg_vocab}"
-    # First what the directory ships: a different vocab is the precise diagnosis (it would
-    # often fail the size check below too, with a vaguer message).
-    check_shipped_vocabs(out_dir, src_vocab, trg_vocab, src, trg, url, origin)
     # Every downloaded .npz is read back member by member (CRC-checked) before Marian or
     # numpy meets it; a damaged one is removed, so that a rerun downloads it again.
     for name in ("final.npz", "model.npz", "model.npz.optimizer.npz"):
@@ -309,6 +306,9 @@ def check_vocab_fit(out_dir: str | os.PathLike, src_vocab: str, trg_vocab: str,
             except DownloadError:
                 path.unlink()
                 raise
+    # Then what the directory ships: a different vocab is the precise diagnosis (it would
+    # often fail the size check below too, with a vaguer message).
+    check_shipped_vocabs(out_dir, src_vocab, trg_vocab, src, trg, url, origin)
     sizes = {"source": vocab_size(src_vocab), "target": vocab_size(trg_vocab)}
     # Marian parameter names: tied (Wemb), or per side; the output layer follows the target.
     expect = {"Wemb": ("source", 0), "encoder_Wemb": ("source", 0),
