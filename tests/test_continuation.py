@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -231,10 +232,20 @@ def scores(workdir, experiment):
         return {(r["model"], r["metric"]): float(r["score"]) for r in csv.DictReader(handle)}
 
 
-def run_recipe(workdir, tmp_path, cont, name, *targets, experiment=None, **top):
+def run_recipe(workdir, tmp_path, cont, name, *targets, experiment=None, output=None, **top):
     cfg = overlay(tmp_path, cont, experiment={"name": name, **(experiment or {})}, **top)
     result = snakemake(workdir, "--cores", "2", *targets, configfiles=[DEFAULT, TINY, cfg], timeout=1200)
+    if output is not None:  # the run's console, for its warnings
+        output.append(result.stdout + result.stderr)
     return planned_jobs(result.stdout + result.stderr)
+
+
+def assert_replaced(workdir, experiment, console, replaced):
+    """A seed recipe added to a complete config: each dataset the reused corpora replace
+    is named in a warning and never imported."""
+    for key, stem in replaced.items():
+        assert re.search(rf"WARNING: .*{key}.*{stem}", console), (key, console[-3000:])
+        assert not list((workdir / f"results/{experiment}/data").glob(f"*/{stem}.*")), stem
 
 
 def test_served_use_mode_trains_nothing_and_evaluates_the_download(served, workdir, tmp_path):
@@ -273,8 +284,12 @@ def test_served_recipe_distill_with_student_init(served, workdir, tmp_path):
     recipes = http_recipes(served["url"])
     student = {"url": f"{served['url']}/run/models/student", "mode": "init", "type": "default"}
     cont = {**recipes["distill"], "models": {**recipes["distill"]["models"], "student": student}}
-    jobs = run_recipe(workdir, tmp_path, cont, "distill", datasets={"train": [], "mono-trg": []},
-                      experiment={"finetune-student": False})
+    # As the seed writes it, on top of a complete training config (the tiny toy's datasets).
+    console = []
+    jobs = run_recipe(workdir, tmp_path, cont, "distill", experiment={"finetune-student": False},
+                      output=console)
+    assert_replaced(workdir, "distill", console[0],
+                    {"datasets.train": "toy_train", "datasets.mono-trg": "toy_mono-trg"})
     assert not {"train_teacher", "train_backward", "train_vocab"} & set(jobs)
     assert {"train_student", "score", "alignments", "export_student"} <= set(jobs)
     log = (workdir / "results/distill/models/student/train.log").read_text()
@@ -288,9 +303,11 @@ def test_served_recipe_distill_with_student_init(served, workdir, tmp_path):
 def test_served_recipe_student_from_distillation(served, workdir, tmp_path):
     recipes = http_recipes(served["url"])
     args = {"marian-args": {"training-student": {"preset": "student-toy", "enc-depth": 1, "after": "100u"}}}
+    console = []
     jobs = run_recipe(workdir, tmp_path, recipes["student-only"], "only",
-                      datasets={"train": [], "mono-src": [], "mono-trg": []},
-                      experiment={"finetune-student": False}, **args)
+                      experiment={"finetune-student": False}, output=console, **args)
+    assert_replaced(workdir, "only", console[0], {"datasets.train": "toy_train",
+                    "datasets.mono-src": "toy_mono-src", "datasets.mono-trg": "toy_mono-trg"})
     assert set(jobs) & TRAININGS == {"train_student"}
     assert "alignments" not in jobs and "download_distillation" in jobs
     assert set(m for m, _ in scores(workdir, "only")) == {"student", "student-quantized", "baseline-copy"}
@@ -298,9 +315,11 @@ def test_served_recipe_student_from_distillation(served, workdir, tmp_path):
 
 def test_served_recipe_train_new_teacher(served, workdir, tmp_path):
     recipes = http_recipes(served["url"])
+    console = []
     jobs = run_recipe(workdir, tmp_path, recipes["train-teacher"], "newteacher",
-                      datasets={"train": [], "mono-trg": []},
-                      experiment={"finetune-student": False, "quantize": False})
+                      experiment={"finetune-student": False, "quantize": False}, output=console)
+    assert_replaced(workdir, "newteacher", console[0],
+                    {"datasets.train": "toy_train", "datasets.mono-trg": "toy_mono-trg"})
     assert jobs["train_teacher"] == 2 and "train_backward" not in jobs and "train_vocab" not in jobs
     assert (workdir / "results/newteacher/exported/model.json").exists()
 
